@@ -1,0 +1,142 @@
+"""mlcore: the whole machine-learning lifecycle in one embeddable library.
+
+Fluent API for notebooks and scripts::
+
+    import mlcore
+
+    mlcore.set_experiment("credit-scoring")
+    with mlcore.start_run(name="xgb-v2", config={"lr": 0.05}) as run:
+        mlcore.log_param("max_depth", 6)
+        mlcore.log_metric("auc", 0.91, step=3)
+
+Client classes for tools that embed mlcore (no global state): :class:`Tracker`.
+
+``import mlcore`` loads only the standard library; the store, pyarrow, pydantic and friends
+are imported on first use.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from mlcore._fluent import (
+    active_run,
+    config,
+    end_run,
+    flush,
+    get_artifact_uri,
+    get_run,
+    get_tracker,
+    get_tracking_uri,
+    log,
+    log_artifact,
+    log_artifacts,
+    log_dict,
+    log_figure,
+    log_metric,
+    log_metrics,
+    log_param,
+    log_params,
+    log_text,
+    metric_history,
+    search_runs,
+    set_experiment,
+    set_tag,
+    set_tags,
+    set_tracking_uri,
+    start_run,
+)
+from mlcore.errors import (
+    AlreadyExistsError,
+    IntegrityError,
+    InvalidInputError,
+    MlcoreError,
+    NotFoundError,
+    ParamConflictError,
+    PluginError,
+    PluginNotFoundError,
+    StoreError,
+)
+
+if TYPE_CHECKING:
+    from mlcore.tracking import ActiveRun, Config, Tracker
+    from mlcore.types import Experiment, FileInfo, Metric, Run, RunData, RunInfo, RunStatus
+
+__version__ = "0.1.0"
+
+# Public names served lazily by __getattr__, so that importing mlcore stays cheap.
+_LAZY = {
+    "Tracker": "mlcore.tracking",
+    "ActiveRun": "mlcore.tracking",
+    "Config": "mlcore.tracking",
+    "Experiment": "mlcore.types",
+    "FileInfo": "mlcore.types",
+    "Metric": "mlcore.types",
+    "Run": "mlcore.types",
+    "RunData": "mlcore.types",
+    "RunInfo": "mlcore.types",
+    "RunStatus": "mlcore.types",
+}
+
+__all__ = [
+    "ActiveRun",
+    "AlreadyExistsError",
+    "Config",
+    "Experiment",
+    "FileInfo",
+    "IntegrityError",
+    "InvalidInputError",
+    "Metric",
+    "MlcoreError",
+    "NotFoundError",
+    "ParamConflictError",
+    "PluginError",
+    "PluginNotFoundError",
+    "Run",
+    "RunData",
+    "RunInfo",
+    "RunStatus",
+    "StoreError",
+    "Tracker",
+    "__version__",
+    "active_run",
+    "config",
+    "end_run",
+    "flush",
+    "get_artifact_uri",
+    "get_run",
+    "get_tracker",
+    "get_tracking_uri",
+    "log",
+    "log_artifact",
+    "log_artifacts",
+    "log_dict",
+    "log_figure",
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
+    "log_text",
+    "metric_history",
+    "search_runs",
+    "set_experiment",
+    "set_tag",
+    "set_tags",
+    "set_tracking_uri",
+    "start_run",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'mlcore' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -1,0 +1,59 @@
+"""Settings read from the environment (stdlib only, no I/O beyond ``os.environ``).
+
+| variable | meaning | default |
+|---|---|---|
+| ``MLCORE_TRACKING_URI`` | where metadata lives | ``./.mlcore`` (SQLite + artifacts) |
+| ``MLCORE_ARTIFACT_URI`` | root for new experiments' artifacts | next to the store |
+| ``MLCORE_EXPERIMENT_NAME`` | experiment of fluent runs | ``Default`` |
+| ``MLCORE_FLUSH_INTERVAL`` | seconds between background metric flushes | ``0.1`` |
+| ``MLCORE_HEARTBEAT_INTERVAL`` | seconds between run heartbeats | ``10`` |
+| ``MLCORE_HEARTBEAT_TIMEOUT`` | a RUNNING run silent this long shows as CRASHED | ``90`` |
+| ``MLCORE_DISABLE_PLUGINS`` | ``1`` = only mlcore's own plugins; or a comma list of names | unset |
+"""
+
+from __future__ import annotations
+
+import os
+
+from mlcore.errors import InvalidInputError
+
+DEFAULT_HOME = ".mlcore"
+DEFAULT_EXPERIMENT = "Default"
+
+
+def env_str(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InvalidInputError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if value <= 0:
+        raise InvalidInputError(f"{name} must be positive, got {raw!r}")
+    return value
+
+
+def tracking_uri_from_env() -> str:
+    return env_str("MLCORE_TRACKING_URI") or DEFAULT_HOME
+
+
+def artifact_uri_from_env() -> str | None:
+    return env_str("MLCORE_ARTIFACT_URI")
+
+
+def flush_interval() -> float:
+    return env_float("MLCORE_FLUSH_INTERVAL", 0.1)
+
+
+def heartbeat_interval() -> float:
+    return env_float("MLCORE_HEARTBEAT_INTERVAL", 10.0)
+
+
+def heartbeat_timeout() -> float:
+    return env_float("MLCORE_HEARTBEAT_TIMEOUT", 90.0)

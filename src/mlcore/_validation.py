@@ -1,0 +1,134 @@
+"""Checks on names and values at the API boundary (no I/O, stdlib only).
+
+They are cheap enough for the logging hot path: a key that passed once is remembered by the
+caller (see ``tracking.writer``), so each distinct metric name is checked once per process.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from mlcore.errors import InvalidInputError
+
+MAX_KEY_LENGTH = 250
+MAX_NAME_LENGTH = 256
+MAX_PARAM_VALUE_LENGTH = 8000
+MAX_TAG_VALUE_LENGTH = 65535
+
+# C0 and C1 control characters, DEL, and the Unicode line/paragraph separators.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _check_text(kind: str, value: object, max_length: int, field: str) -> str:
+    if not isinstance(value, str):
+        raise InvalidInputError(
+            f"{kind} must be a string, got {type(value).__name__}: {value!r}", field=field
+        )
+    if not value or not value.strip():
+        raise InvalidInputError(f"{kind} must not be empty", field=field)
+    if len(value) > max_length:
+        raise InvalidInputError(
+            f"{kind} is {len(value)} characters long; the limit is {max_length}: {value[:40]!r}...",
+            field=field,
+        )
+    if _CONTROL.search(value):
+        raise InvalidInputError(f"{kind} contains a control character: {value!r}", field=field)
+    if value != value.strip():
+        raise InvalidInputError(
+            f"{kind} must not start or end with whitespace: {value!r}", field=field
+        )
+    return value
+
+
+def check_key(value: object, kind: str = "key") -> str:
+    """Validate a metric, param or tag key."""
+    return _check_text(kind, value, MAX_KEY_LENGTH, kind)
+
+
+def check_name(value: object, kind: str = "name") -> str:
+    """Validate an experiment, run or model name."""
+    return _check_text(kind, value, MAX_NAME_LENGTH, kind)
+
+
+def metric_value(value: Any, key: str) -> float:
+    """Return ``value`` as a float, or raise InvalidInputError for a non-number.
+
+    Accepts Python and NumPy numbers, 0-d tensors and anything else with ``__float__``;
+    refuses strings, bytes, None and containers.
+    """
+    if type(value) is float:
+        return value
+    if isinstance(value, (str, bytes, bytearray)) or not (
+        hasattr(type(value), "__float__") or hasattr(type(value), "__index__")
+    ):
+        raise InvalidInputError(
+            f"metric {key!r} must be a number, got {type(value).__name__}: {value!r:.60}",
+            field=key,
+        )
+    try:
+        return float(value)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(
+            f"metric {key!r} must be a number, got {type(value).__name__}: {value!r:.60}",
+            field=key,
+        ) from exc
+
+
+def step_value(step: Any) -> int:
+    """Return ``step`` as an int (Python or NumPy integer), else raise InvalidInputError."""
+    if type(step) is int:
+        return step
+    if isinstance(step, bool) or not hasattr(type(step), "__index__"):
+        raise InvalidInputError(
+            f"step must be an integer, got {type(step).__name__}: {step!r}", field="step"
+        )
+    return int(step.__index__())
+
+
+def timestamp_ms(value: Any) -> int:
+    """Validate a millisecond timestamp."""
+    ts = step_value(value) if not isinstance(value, float) else int(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InvalidInputError("timestamp must be finite", field="timestamp")
+    if ts < 0:
+        raise InvalidInputError("timestamp must not be negative", field="timestamp")
+    return ts
+
+
+def param_value(key: str, value: Any) -> str:
+    """Return the string form a param is stored as, checking its length."""
+    text = value if isinstance(value, str) else _stringify(value)
+    if len(text) > MAX_PARAM_VALUE_LENGTH:
+        raise InvalidInputError(
+            f"param {key!r} value is {len(text)} characters; the limit is {MAX_PARAM_VALUE_LENGTH}",
+            field=key,
+        )
+    return text
+
+
+def tag_value(key: str, value: Any) -> str:
+    """Return the string form a tag is stored as, checking its length."""
+    text = value if isinstance(value, str) else _stringify(value)
+    if len(text) > MAX_TAG_VALUE_LENGTH:
+        raise InvalidInputError(
+            f"tag {key!r} value is {len(text)} characters; the limit is {MAX_TAG_VALUE_LENGTH}",
+            field=key,
+        )
+    return text
+
+
+def _stringify(value: Any) -> str:
+    return str(value)
+
+
+def numeric_or_none(text: str) -> float | None:
+    """The numeric reading of a stored param value, used for ``params.x > 0.1`` filters."""
+    if not text or len(text) > 64:
+        return None
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None

@@ -1,0 +1,639 @@
+"""``SqlStore``: the metadata store on SQLAlchemy (SQLite by default, PostgreSQL, MySQL)."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import logging
+import os
+import time
+import uuid
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError as SqlIntegrityError
+
+from mlcore import _config
+from mlcore._validation import numeric_or_none
+from mlcore.errors import (
+    AlreadyExistsError,
+    InvalidInputError,
+    NotFoundError,
+    ParamConflictError,
+)
+from mlcore.filters import Expr, OrderBy
+from mlcore.stores.base import MetadataStore, MetricPoint
+from mlcore.stores.sql import metric_codec, migrate
+from mlcore.stores.sql.engine import Transactions, create_sql_engine, is_sqlite_memory
+from mlcore.stores.sql.filter_sql import apply_order, compile_filter
+from mlcore.stores.sql.rows import (
+    RUN_COLUMNS,
+    chunked,
+    load_experiments,
+    load_runs,
+    run_info,
+)
+from mlcore.stores.sql.schema import (
+    artifact_files,
+    experiment_tags,
+    experiments,
+    latest_metrics,
+    metric_chunks,
+    runs,
+)
+from mlcore.stores.sql.schema import params as params_table
+from mlcore.stores.sql.schema import tags as tags_table
+from mlcore.stores.sql.upsert import insert_ignore, upsert
+from mlcore.uris import join_uri, path_to_file_uri, redact_uri, uri_scheme
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from mlcore.types import Experiment, FileInfo, Run, RunInfo, ViewType
+
+logger = logging.getLogger(__name__)
+
+#: compaction merges a metric's chunks once a run has more than this many of them
+COMPACT_THRESHOLD = 16
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def default_user() -> str | None:
+    try:
+        return getpass.getuser()
+    except Exception:
+        return None
+
+
+class SqlStore(MetadataStore):
+    """Metadata in any SQLAlchemy database; the embedded default is SQLite in WAL mode.
+
+    Args:
+        url: a SQLAlchemy URL (``sqlite:///path.db``, ``postgresql://user@host/db``, ...).
+        artifact_uri: root for artifacts of new experiments. Default: ``MLCORE_ARTIFACT_URI``,
+            else ``artifacts/`` next to a SQLite file, else ``./.mlcore/artifacts``.
+    """
+
+    schemes = ("sqlite", "postgresql", "mysql", "mariadb")
+
+    def __init__(self, url: str, *, artifact_uri: str | None = None) -> None:
+        self.url = url
+        backend = uri_scheme(url) or "sql"
+        self.display_name = f"{backend} store {redact_uri(url)}"
+        with self._boundary():
+            self._engine = create_sql_engine(url)
+            self._tx = Transactions(self._engine, serialize=self._is_memory())
+            migrate.upgrade(self._engine)
+        self.default_artifact_root = _normalise_root(artifact_uri) or self._default_root()
+
+    @classmethod
+    def from_uri(cls, uri: str, *, artifact_uri: str | None = None) -> SqlStore:
+        return cls(uri, artifact_uri=artifact_uri)
+
+    def _is_memory(self) -> bool:
+        return uri_scheme(self.url) == "sqlite" and is_sqlite_memory(self.url)
+
+    def _default_root(self) -> str:
+        from_env = _normalise_root(_config.artifact_uri_from_env())
+        if from_env:
+            return from_env
+        if self._is_memory():
+            return f"memory://mlcore-{uuid.uuid4().hex[:12]}/artifacts"
+        if uri_scheme(self.url) == "sqlite":
+            database = make_url(self.url).database or ""
+            return path_to_file_uri(
+                os.path.join(os.path.dirname(os.path.abspath(database)), "artifacts")
+            )
+        return path_to_file_uri(os.path.join(_config.DEFAULT_HOME, "artifacts"))
+
+    @property
+    def engine(self) -> Any:
+        return self._engine
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    # -- experiments ---------------------------------------------------------------------------
+    def _create_experiment(
+        self,
+        name: str,
+        artifact_location: str | None,
+        tags: dict[str, str],
+        description: str | None,
+    ) -> Experiment:
+        location = _normalise_root(artifact_location)
+
+        def create(conn: Connection) -> Experiment:
+            found = conn.execute(
+                select(experiments.c.lifecycle_stage).where(experiments.c.name == name)
+            ).first()
+            if found is not None:
+                raise _exists(name, found.lifecycle_stage)
+            now = now_ms()
+            try:
+                result = conn.execute(
+                    insert(experiments).values(
+                        name=name,
+                        artifact_location="",
+                        lifecycle_stage="active",
+                        description=description,
+                        creation_time=now,
+                        last_update_time=now,
+                    )
+                )
+            except SqlIntegrityError:
+                raise _exists(name, "active") from None
+            experiment_id = result.inserted_primary_key[0]
+            conn.execute(
+                update(experiments)
+                .where(experiments.c.experiment_id == experiment_id)
+                .values(
+                    artifact_location=location
+                    or join_uri(self.default_artifact_root, str(experiment_id))
+                )
+            )
+            if tags:
+                conn.execute(
+                    insert(experiment_tags),
+                    [
+                        {"experiment_id": experiment_id, "key": k, "value": v}
+                        for k, v in tags.items()
+                    ],
+                )
+            return load_experiments(conn, experiments.c.experiment_id == experiment_id)[0]
+
+        return self._tx.run(create)
+
+    def _get_experiment(self, experiment_id: str) -> Experiment:
+        found = self._tx.read(
+            lambda conn: load_experiments(conn, experiments.c.experiment_id == int(experiment_id))
+        )
+        if not found:
+            raise NotFoundError(f"experiment {experiment_id!r} not found")
+        return found[0]
+
+    def _get_experiment_by_name(self, name: str) -> Experiment | None:
+        found = self._tx.read(lambda conn: load_experiments(conn, experiments.c.name == name))
+        return found[0] if found else None
+
+    def _search_experiments(self, view: ViewType) -> list[Experiment]:
+        stage = experiments.c.lifecycle_stage
+        where = {"active": stage == "active", "deleted": stage == "deleted"}.get(
+            view.value, stage.is_not(None)
+        )
+        return self._tx.read(lambda conn: load_experiments(conn, where))
+
+    def _rename_experiment(self, experiment_id: str, new_name: str) -> None:
+        def rename(conn: Connection) -> None:
+            found = conn.execute(
+                select(experiments.c.lifecycle_stage).where(experiments.c.name == new_name)
+            ).first()
+            if found is not None:
+                raise _exists(new_name, found.lifecycle_stage)
+            self._touch_experiment(conn, experiment_id, name=new_name)
+
+        self._tx.run(rename)
+
+    def _touch_experiment(self, conn: Connection, experiment_id: str, **values: Any) -> None:
+        result = conn.execute(
+            update(experiments)
+            .where(experiments.c.experiment_id == int(experiment_id))
+            .values(last_update_time=now_ms(), **values)
+        )
+        if result.rowcount == 0:
+            raise NotFoundError(f"experiment {experiment_id!r} not found")
+
+    def _set_experiment_stage(self, experiment_id: str, stage: str) -> None:
+        self._tx.run(
+            lambda conn: self._touch_experiment(conn, experiment_id, lifecycle_stage=stage)
+        )
+
+    def _set_experiment_tags(self, experiment_id: str, tags: dict[str, str]) -> None:
+        def set_tags(conn: Connection) -> None:
+            self._touch_experiment(conn, experiment_id)
+            rows = [
+                {"experiment_id": int(experiment_id), "key": k, "value": v} for k, v in tags.items()
+            ]
+            upsert(conn, experiment_tags, rows, ["experiment_id", "key"], ["value"])
+
+        self._tx.run(set_tags)
+
+    # -- runs ----------------------------------------------------------------------------------
+    def _create_run(
+        self,
+        experiment_id: str,
+        *,
+        name: str,
+        start_time: int,
+        tags: dict[str, str],
+        parent_run_id: str | None,
+        config_json: str,
+        user: str | None,
+        alive_until: int | None,
+        run_id: str | None,
+        params: dict[str, str],
+    ) -> Run:
+        new_id = run_id or uuid.uuid4().hex
+
+        def create(conn: Connection) -> Run:
+            experiment = conn.execute(
+                select(experiments.c.artifact_location, experiments.c.lifecycle_stage).where(
+                    experiments.c.experiment_id == int(experiment_id)
+                )
+            ).first()
+            if experiment is None:
+                raise NotFoundError(f"experiment {experiment_id!r} not found")
+            if experiment.lifecycle_stage != "active":
+                raise InvalidInputError(
+                    f"experiment {experiment_id!r} is deleted; restore it before adding runs",
+                    field="experiment_id",
+                )
+            if parent_run_id is not None:
+                self._require_run(conn, parent_run_id, what="parent run")
+            try:
+                conn.execute(
+                    insert(runs).values(
+                        run_id=new_id,
+                        experiment_id=int(experiment_id),
+                        name=name,
+                        status="RUNNING",
+                        start_time=start_time,
+                        parent_run_id=parent_run_id,
+                        user=user if user is not None else default_user(),
+                        artifact_uri=join_uri(experiment.artifact_location, new_id),
+                        lifecycle_stage="active",
+                        alive_until=alive_until,
+                        config=config_json,
+                    )
+                )
+            except SqlIntegrityError:
+                raise AlreadyExistsError(f"run {new_id!r} already exists") from None
+            if tags:
+                conn.execute(
+                    insert(tags_table),
+                    [{"run_id": new_id, "key": k, "value": v} for k, v in tags.items()],
+                )
+            if params:
+                _insert_params(conn, new_id, params)
+            return self._load_run(conn, new_id)
+
+        return self._tx.run(create)
+
+    def _require_run(self, conn: Connection, run_id: str, what: str = "run") -> None:
+        if conn.execute(select(runs.c.run_id).where(runs.c.run_id == run_id)).first() is None:
+            raise NotFoundError(f"{what} {run_id!r} not found")
+
+    def _load_run(self, conn: Connection, run_id: str) -> Run:
+        rows = conn.execute(select(*RUN_COLUMNS).where(runs.c.run_id == run_id)).all()
+        if not rows:
+            raise NotFoundError(f"run {run_id!r} not found")
+        return load_runs(conn, rows, now_ms())[0]
+
+    def _get_run(self, run_id: str) -> Run:
+        return self._tx.read(lambda conn: self._load_run(conn, run_id))
+
+    def _update_run(
+        self,
+        run_id: str,
+        *,
+        status: str | None,
+        end_time: int | None,
+        name: str | None,
+        alive_until: int | None,
+    ) -> RunInfo:
+        values: dict[str, Any] = {}
+        if status is not None:
+            values["status"] = status
+            if status != "RUNNING":
+                values["alive_until"] = None
+        if end_time is not None:
+            values["end_time"] = end_time
+        if name is not None:
+            values["name"] = name
+        if alive_until is not None:
+            values["alive_until"] = alive_until
+
+        def apply(conn: Connection) -> RunInfo:
+            if values:
+                result = conn.execute(update(runs).where(runs.c.run_id == run_id).values(**values))
+                if result.rowcount == 0:
+                    raise NotFoundError(f"run {run_id!r} not found")
+            row = conn.execute(select(*RUN_COLUMNS).where(runs.c.run_id == run_id)).first()
+            if row is None:
+                raise NotFoundError(f"run {run_id!r} not found")
+            return run_info(row, now_ms())
+
+        return self._tx.run(apply)
+
+    def _heartbeat(self, run_ids: list[str], alive_until: int) -> None:
+        def beat(conn: Connection) -> None:
+            for part in chunked(run_ids):
+                conn.execute(
+                    update(runs)
+                    .where(runs.c.run_id.in_(part), runs.c.status == "RUNNING")
+                    .values(alive_until=alive_until)
+                )
+
+        self._tx.run(beat)
+
+    def _set_run_stage(self, run_id: str, stage: str) -> None:
+        def apply(conn: Connection) -> None:
+            result = conn.execute(
+                update(runs)
+                .where(runs.c.run_id == run_id)
+                .values(
+                    lifecycle_stage=stage, deleted_time=now_ms() if stage == "deleted" else None
+                )
+            )
+            if result.rowcount == 0:
+                raise NotFoundError(f"run {run_id!r} not found")
+
+        self._tx.run(apply)
+
+    def _update_run_config(
+        self, run_id: str, config: dict[str, Any], params: dict[str, str]
+    ) -> dict[str, Any]:
+        def apply(conn: Connection) -> dict[str, Any]:
+            row = conn.execute(select(runs.c.config).where(runs.c.run_id == run_id)).first()
+            if row is None:
+                raise NotFoundError(f"run {run_id!r} not found")
+            merged = {**json.loads(row.config), **config}
+            if params:
+                _insert_params(conn, run_id, params)
+            conn.execute(
+                update(runs)
+                .where(runs.c.run_id == run_id)
+                .values(config=json.dumps(merged, sort_keys=True, default=str))
+            )
+            return merged
+
+        return self._tx.run(apply)
+
+    # -- params, tags, metrics --------------------------------------------------------------------
+    def _log_params(self, run_id: str, params: dict[str, str]) -> None:
+        def apply(conn: Connection) -> None:
+            self._require_run(conn, run_id)
+            _insert_params(conn, run_id, params)
+
+        self._tx.run(apply)
+
+    def _set_tags(self, run_id: str, tags: dict[str, str]) -> None:
+        def apply(conn: Connection) -> None:
+            self._require_run(conn, run_id)
+            rows = [{"run_id": run_id, "key": k, "value": v} for k, v in tags.items()]
+            upsert(conn, tags_table, rows, ["run_id", "key"], ["value"])
+
+        self._tx.run(apply)
+
+    def _delete_tag(self, run_id: str, key: str) -> None:
+        def apply(conn: Connection) -> None:
+            self._require_run(conn, run_id)
+            result = conn.execute(
+                delete(tags_table).where(tags_table.c.run_id == run_id, tags_table.c.key == key)
+            )
+            if result.rowcount == 0:
+                raise NotFoundError(f"run {run_id!r} has no tag {key!r}")
+
+        self._tx.run(apply)
+
+    def _log_metrics(self, points: Sequence[MetricPoint], batch_id: str | None) -> None:
+        chunks = metric_codec.group_points(points)
+        chunk_rows: list[dict[str, Any]] = []
+        latest: dict[tuple[str, str], tuple[int, int, float]] = {}
+        for index, chunk in enumerate(chunks):
+            ordered = chunk.is_sorted()
+            row = metric_codec.encode(chunk, ordered)
+            row["batch_id"] = f"{batch_id}-{index}" if batch_id else None
+            chunk_rows.append(row)
+            i = chunk.latest_index(ordered)
+            candidate = (chunk.steps[i], chunk.timestamps[i], chunk.values[i])
+            previous = latest.get((chunk.run_id, chunk.key))
+            if previous is None or candidate[:2] >= previous[:2]:
+                latest[(chunk.run_id, chunk.key)] = candidate
+
+        def store(conn: Connection) -> None:
+            run_ids = sorted({row["run_id"] for row in chunk_rows})
+            known: set[str] = set()
+            for part in chunked(run_ids):
+                known.update(
+                    r.run_id
+                    for r in conn.execute(select(runs.c.run_id).where(runs.c.run_id.in_(part)))
+                )
+            if len(known) != len(run_ids):
+                logger.warning(
+                    "dropping metric points of unknown runs %s", sorted(set(run_ids) - known)
+                )
+            rows = [row for row in chunk_rows if row["run_id"] in known]
+            if batch_id:
+                insert_ignore(conn, metric_chunks, rows, ["run_id", "key", "batch_id"])
+            else:
+                conn.execute(insert(metric_chunks), rows)
+            upsert(
+                conn,
+                latest_metrics,
+                [
+                    {
+                        "run_id": run_id,
+                        "key": key,
+                        "value": None if value != value else value,
+                        "is_nan": value != value,
+                        "step": step,
+                        "timestamp": timestamp,
+                    }
+                    for (run_id, key), (step, timestamp, value) in latest.items()
+                    if run_id in known
+                ],
+                ["run_id", "key"],
+                ["value", "is_nan", "timestamp", "step"],
+                where=lambda new, table: or_(
+                    new.step > table.c.step,
+                    and_(new.step == table.c.step, new.timestamp >= table.c.timestamp),
+                ),
+            )
+
+        self._tx.run(store)
+
+    def _metric_history(self, run_id: str, key: str) -> pa.Table:
+        def read(conn: Connection) -> pa.Table:
+            rows = conn.execute(
+                select(
+                    metric_chunks.c.count,
+                    metric_chunks.c.min_step,
+                    metric_chunks.c.max_step,
+                    metric_chunks.c.is_sorted,
+                    metric_chunks.c.steps_blob,
+                    metric_chunks.c.timestamps_blob,
+                    metric_chunks.c.values_blob,
+                )
+                .where(metric_chunks.c.run_id == run_id, metric_chunks.c.key == key)
+                .order_by(metric_chunks.c.chunk_id)
+            ).all()
+            if not rows:
+                self._require_run(conn, run_id)
+            return metric_codec.to_table(rows)
+
+        return self._tx.read(read)
+
+    def _compact_metrics(self, run_id: str) -> int:
+        """Merge the chunks of each metric of a run that has many; returns chunks removed."""
+
+        def compact(conn: Connection) -> int:
+            keys = (
+                conn.execute(
+                    select(metric_chunks.c.key)
+                    .where(metric_chunks.c.run_id == run_id)
+                    .group_by(metric_chunks.c.key)
+                    .having(func.count() > COMPACT_THRESHOLD)
+                )
+                .scalars()
+                .all()
+            )
+            removed = 0
+            for key in keys:
+                rows = conn.execute(
+                    select(metric_chunks)
+                    .where(metric_chunks.c.run_id == run_id, metric_chunks.c.key == key)
+                    .order_by(metric_chunks.c.chunk_id)
+                ).all()
+                merged = metric_codec.merge([metric_codec.decode(run_id, key, r) for r in rows])
+                for part in metric_codec.group_points(
+                    zip(
+                        [run_id] * merged.count,
+                        [key] * merged.count,
+                        merged.values,
+                        merged.timestamps,
+                        merged.steps,
+                    )
+                ):
+                    row = metric_codec.encode(part, part.is_sorted())
+                    conn.execute(insert(metric_chunks).values(batch_id=None, **row))
+                conn.execute(
+                    delete(metric_chunks).where(
+                        metric_chunks.c.chunk_id.in_([r.chunk_id for r in rows])
+                    )
+                )
+                removed += len(rows)
+            return removed
+
+        return self._tx.run(compact)
+
+    # -- search ----------------------------------------------------------------------------------
+    def _search_runs(
+        self,
+        experiment_ids: list[str],
+        expr: Expr | None,
+        order_by: list[OrderBy],
+        max_results: int,
+        offset: int,
+        view: ViewType,
+    ) -> tuple[list[Run], bool]:
+        now = now_ms()
+        query = select(*RUN_COLUMNS).select_from(
+            runs.join(experiments, experiments.c.experiment_id == runs.c.experiment_id)
+        )
+        if experiment_ids:
+            query = query.where(runs.c.experiment_id.in_([int(e) for e in experiment_ids]))
+        if view.value == "active":
+            query = query.where(
+                runs.c.lifecycle_stage == "active", experiments.c.lifecycle_stage == "active"
+            )
+        elif view.value == "deleted":
+            query = query.where(
+                or_(runs.c.lifecycle_stage == "deleted", experiments.c.lifecycle_stage == "deleted")
+            )
+        if expr is not None:
+            query = query.where(compile_filter(expr, now))
+        query = apply_order(query, order_by, now).limit(max_results + 1).offset(offset)
+
+        def read(conn: Connection) -> tuple[list[Run], bool]:
+            rows = conn.execute(query).all()
+            more = len(rows) > max_results
+            return load_runs(conn, rows[:max_results], now), more
+
+        return self._tx.read(read)
+
+    # -- artifact index --------------------------------------------------------------------------
+    def _record_artifacts(self, run_id: str, files: list[FileInfo]) -> None:
+        now = now_ms()
+
+        def apply(conn: Connection) -> None:
+            self._require_run(conn, run_id)
+            rows = [
+                {
+                    "run_id": run_id,
+                    "path": f.path,
+                    "size": f.size,
+                    "sha256": f.sha256,
+                    "created": now,
+                }
+                for f in files
+            ]
+            upsert(conn, artifact_files, rows, ["run_id", "path"], ["size", "sha256", "created"])
+
+        self._tx.run(apply)
+
+    def _artifact_records(self, run_id: str, prefix: str) -> dict[str, FileInfo]:
+        from mlcore.types import FileInfo
+
+        query = select(artifact_files).where(artifact_files.c.run_id == run_id)
+        if prefix:
+            query = query.where(
+                or_(
+                    artifact_files.c.path == prefix,
+                    artifact_files.c.path.startswith(prefix + "/", autoescape=True),
+                )
+            )
+        rows = self._tx.read(lambda conn: conn.execute(query).all())
+        return {
+            r.path: FileInfo.model_construct(
+                path=r.path, is_dir=False, size=r.size, sha256=r.sha256
+            )
+            for r in rows
+        }
+
+
+def _exists(name: str, stage: str) -> AlreadyExistsError:
+    if stage == "deleted":
+        return AlreadyExistsError(
+            f"experiment {name!r} already exists and is deleted; restore it with "
+            "restore_experiment() or choose another name"
+        )
+    return AlreadyExistsError(f"experiment {name!r} already exists")
+
+
+def _insert_params(conn: Connection, run_id: str, values: dict[str, str]) -> None:
+    """Insert params atomically: a key already stored with another value is a conflict."""
+    rows = [
+        {"run_id": run_id, "key": k, "value": v, "value_num": numeric_or_none(v)}
+        for k, v in values.items()
+    ]
+    insert_ignore(conn, params_table, rows, ["run_id", "key"])
+    stored = dict(
+        conn.execute(
+            select(params_table.c.key, params_table.c.value).where(
+                params_table.c.run_id == run_id, params_table.c.key.in_(list(values))
+            )
+        ).all()
+    )
+    for key, value in values.items():
+        if stored.get(key) != value:
+            raise ParamConflictError(
+                f"param {key!r} of run {run_id} is already {stored.get(key)!r}; it cannot change "
+                f"to {value!r} (params are immutable: log a metric or set a tag for values that "
+                "change)",
+                field=key,
+            )
+
+
+def _normalise_root(uri: str | None) -> str | None:
+    """Artifact roots are stored as absolute URIs; plain paths become ``file://`` URIs."""
+    if not uri:
+        return None
+    if uri_scheme(uri) == "":
+        return path_to_file_uri(uri)
+    return uri.rstrip("/")

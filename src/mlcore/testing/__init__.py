@@ -1,0 +1,19 @@
+"""Conformance suites for plugin authors, shipped as a pytest plugin.
+
+Every implementation of an SPI — built in or third party — runs the suite of its SPI by mixing
+it into a test class that provides one fixture:
+
+| suite | fixture | SPI |
+|---|---|---|
+| :class:`StoreConformance` | ``store`` (fresh, empty) | ``mlcore.stores.MetadataStore`` |
+| :class:`ArtifactStoreConformance` | ``artifact_store`` (fresh root) | ``mlcore.artifacts.ArtifactStore`` |
+
+The pytest plugin (``mlcore.testing.pytest_plugin``, auto-registered through the ``pytest11``
+entry point) adds fixtures: ``mlcore_tracker`` (a Tracker on a throw-away SQLite store) and
+``mlcore_home`` (a temporary ``MLCORE_TRACKING_URI`` for code that uses the fluent API).
+"""
+
+from mlcore.testing.artifact_conformance import TRAVERSAL_PATHS, ArtifactStoreConformance
+from mlcore.testing.store_conformance import StoreConformance
+
+__all__ = ["TRAVERSAL_PATHS", "ArtifactStoreConformance", "StoreConformance"]

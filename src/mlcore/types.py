@@ -1,0 +1,138 @@
+"""Entities: what the stores return and the API hands to users (pydantic v2 models).
+
+They are immutable and validated when built from outside input (``Model(...)``); stores build
+them from trusted rows with ``model_construct`` so reading 10,000 runs pays no validation.
+Importing this module imports pydantic, so ``import mlcore`` does not import it (see
+``mlcore.__getattr__``).
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "Experiment",
+    "FileInfo",
+    "LifecycleStage",
+    "Metric",
+    "Run",
+    "RunData",
+    "RunInfo",
+    "RunStatus",
+    "ViewType",
+]
+
+
+class RunStatus(str, enum.Enum):
+    """Status of a run. CRASHED is derived: RUNNING with a stale heartbeat."""
+
+    RUNNING = "RUNNING"
+    SCHEDULED = "SCHEDULED"
+    FINISHED = "FINISHED"
+    FAILED = "FAILED"
+    KILLED = "KILLED"
+    CRASHED = "CRASHED"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self not in (RunStatus.RUNNING, RunStatus.SCHEDULED)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class LifecycleStage(str, enum.Enum):
+    ACTIVE = "active"
+    DELETED = "deleted"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class ViewType(str, enum.Enum):
+    """Which lifecycle stages a search returns."""
+
+    ACTIVE_ONLY = "active"
+    DELETED_ONLY = "deleted"
+    ALL = "all"
+
+
+class _Entity(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", use_enum_values=False)
+
+
+class Experiment(_Entity):
+    """A named group of runs."""
+
+    experiment_id: str
+    name: str
+    artifact_location: str
+    lifecycle_stage: LifecycleStage = LifecycleStage.ACTIVE
+    tags: dict[str, str] = Field(default_factory=dict)
+    description: str | None = None
+    creation_time: int | None = None
+    last_update_time: int | None = None
+
+    @property
+    def id(self) -> str:
+        return self.experiment_id
+
+
+class RunInfo(_Entity):
+    """Everything about a run except what was logged to it."""
+
+    run_id: str
+    experiment_id: str
+    name: str
+    status: RunStatus
+    start_time: int
+    end_time: int | None = None
+    parent_run_id: str | None = None
+    artifact_uri: str
+    lifecycle_stage: LifecycleStage = LifecycleStage.ACTIVE
+    user: str | None = None
+
+    @property
+    def run_name(self) -> str:  # MLflow spelling
+        return self.name
+
+
+class RunData(_Entity):
+    """What was logged to a run: params, the latest value of each metric, tags."""
+
+    params: dict[str, str] = Field(default_factory=dict)
+    metrics: dict[str, float] = Field(default_factory=dict)
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class Run(_Entity):
+    """A run: ``.info``, ``.data`` and the W&B-style ``.config`` it was started with."""
+
+    info: RunInfo
+    data: RunData = Field(default_factory=RunData)
+    config: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return self.info.run_id
+
+
+class Metric(_Entity):
+    """One metric point."""
+
+    key: str
+    value: float
+    timestamp: int
+    step: int = 0
+
+
+class FileInfo(_Entity):
+    """A file or directory in an artifact store; ``path`` is relative to the listed root."""
+
+    path: str
+    is_dir: bool = False
+    size: int | None = None
+    sha256: str | None = None

@@ -1,0 +1,164 @@
+"""Shared fixtures: isolated mlcore homes and a real PostgreSQL server.
+
+PostgreSQL: ``MLCORE_TEST_POSTGRES_URL`` (set by ``.ci/run``/``scripts/test.sh``, which start a
+server) is used when present; otherwise a throw-away cluster is started with ``initdb``
+(test-infra §1). Without PostgreSQL binaries the tests skip — unless
+``MLCORE_REQUIRE_SERVICES=1`` (CI), where a missing service is a failure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from functools import partial
+from pathlib import Path
+
+import pytest
+
+# Keep test runs fast and deterministic; set before mlcore reads them.
+os.environ.setdefault("MLCORE_FLUSH_INTERVAL", "0.05")
+os.environ.pop("MLCORE_TRACKING_URI", None)
+os.environ.pop("MLCORE_ARTIFACT_URI", None)
+
+REQUIRE_SERVICES = os.environ.get("MLCORE_REQUIRE_SERVICES") == "1"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def missing_service(reason: str) -> None:
+    if REQUIRE_SERVICES:
+        pytest.fail(f"required test service unavailable: {reason}")
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(port)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every test runs in its own directory, so the default ./.mlcore never leaks."""
+    monkeypatch.chdir(tmp_path)
+    yield
+    from mlcore import _fluent
+
+    while _fluent.active_run() is not None:
+        _fluent.end_run()
+    tracker = _fluent._state.tracker
+    if tracker is not None:
+        tracker.close()
+    _fluent._state.__init__()  # type: ignore[misc]
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    """A PostgreSQL server URL without a database name."""
+    url = os.environ.get("MLCORE_TEST_POSTGRES_URL")
+    if url:
+        yield url.rsplit("/", 1)[0]
+        return
+    dirs = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2]))
+    if not dirs:
+        missing_service("PostgreSQL binaries not found (apt-get install postgresql)")
+    bindir, as_root = dirs[-1], os.geteuid() == 0
+    user = "postgres" if as_root else None
+    base = tempfile.mkdtemp(prefix="mlcore-pg-")
+    if as_root:
+        shutil.chown(base, "postgres", "postgres")
+    data, port = os.path.join(base, "data"), free_port()
+    run = partial(subprocess.run, check=True, user=user, capture_output=True, text=True)
+    run(
+        [
+            f"{bindir}/initdb",
+            "-D",
+            data,
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+            "--no-sync",
+        ]
+    )
+    run(
+        [
+            f"{bindir}/pg_ctl",
+            "-D",
+            data,
+            "-l",
+            f"{base}/server.log",
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            f"-c listen_addresses=127.0.0.1 -p {port} -k {base} -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
+            "start",
+        ]
+    )
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
+    finally:
+        subprocess.run(
+            [f"{bindir}/pg_ctl", "-D", data, "-m", "immediate", "-w", "stop"],
+            user=user,
+            capture_output=True,
+        )
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_url(pg_server: str) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test."""
+    import sqlalchemy as sa
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(f"{pg_server}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{pg_server}/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+def run_python(
+    code: str,
+    *,
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
+    cwd: str | os.PathLike[str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a fresh interpreter (for exit, signal and multi-process tests)."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd,
+    )
