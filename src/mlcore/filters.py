@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal, Union
+from typing import Literal
 
 from mlcore.errors import InvalidInputError
 
@@ -72,7 +72,7 @@ ATTRIBUTES: dict[str, str] = {
 _ATTRIBUTE_ALIASES = {"id": "run_id", "name": "run_name", "created": "start_time"}
 _STATUSES = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED", "CRASHED")
 
-Value = Union[str, float]
+Value = str | float
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ class Not:
     item: Expr
 
 
-Expr = Union[Comparison, And, Or, Not]
+Expr = Comparison | And | Or | Not
 
 
 @dataclass(frozen=True)
@@ -295,7 +295,7 @@ class _Parser:
         self.advance()
         ident = _identifier(self.source, token)
         op_token = self.current
-        value_pos = self.tokens[self.index + 1].pos
+        value_pos = self.tokens[min(self.index + 1, len(self.tokens) - 1)].pos
         if op_token.kind == "op":
             self.advance()
             op = {"==": "=", "<>": "!="}.get(op_token.text, op_token.text)
@@ -371,8 +371,10 @@ def _typed(source: str, cmp: Comparison, pos: int) -> Comparison:
                     source, pos, f"unknown status {bad[0]!r}; statuses are {', '.join(_STATUSES)}"
                 )
             texts = upper
-        value: Value | tuple[Value, ...] = texts if isinstance(cmp.value, tuple) else texts[0]
-        return Comparison(ident, op, value)
+        normal: Value | tuple[Value, ...] = (
+            tuple(str(t) for t in texts) if isinstance(cmp.value, tuple) else str(texts[0])
+        )
+        return Comparison(ident, op, normal)
     return cmp  # params: strings compare as text, numbers numerically
 
 

@@ -10,6 +10,7 @@ visible under the final name until the whole file is there.
 from __future__ import annotations
 
 import abc
+import builtins
 import hashlib
 import io
 import logging
@@ -135,7 +136,7 @@ class ArtifactStore(abc.ABC):
             return self.put_stream(handle, normal)
 
     @final
-    def put_dir(self, local_dir: str | os.PathLike[str], path: str = "") -> list[FileInfo]:
+    def put_dir(self, local_dir: str | os.PathLike[str], path: str = "") -> builtins.list[FileInfo]:
         """Upload a local directory tree under ``path``; returns the files stored.
 
         Symbolic links that point outside ``local_dir`` are skipped (with a warning), so logging
@@ -245,9 +246,9 @@ class ArtifactStore(abc.ABC):
         )
 
     @final
-    def walk(self, path: str = "") -> list[FileInfo]:
+    def walk(self, path: str = "") -> builtins.list[FileInfo]:
         """Every file below ``path``, recursively (paths relative to the root), sorted."""
-        found: list[FileInfo] = []
+        found: builtins.list[FileInfo] = []
         pending = [validate_artifact_path(path)]
         while pending:
             for entry in self.list(pending.pop()):
@@ -289,7 +290,7 @@ class ArtifactStore(abc.ABC):
         """Open ``path`` for binary reading; raise FileNotFoundError when missing."""
 
     @abc.abstractmethod
-    def _list(self, path: str) -> list[FileInfo]:
+    def _list(self, path: str) -> builtins.list[FileInfo]:
         """Children of ``path`` with root-relative paths; [] for a missing directory."""
 
     @abc.abstractmethod

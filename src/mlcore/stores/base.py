@@ -357,7 +357,9 @@ class MetadataStore(abc.ABC):
 
         ids = [check_experiment_id(e) for e in experiment_ids]
         expr = parse_filter(filter)
-        orders = parse_order_by(list(order_by) if isinstance(order_by, tuple) else order_by)
+        orders = parse_order_by(
+            order_by if order_by is None or isinstance(order_by, str) else list(order_by)
+        )
         if not isinstance(max_results, int) or not 0 < max_results <= MAX_RESULTS_LIMIT:
             raise InvalidInputError(
                 f"max_results must be an integer in 1..{MAX_RESULTS_LIMIT}, got {max_results!r}",

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import os
+from typing import ClassVar
 
 from mlcore.errors import InvalidInputError
 from mlcore.stores.sql.store import SqlStore
@@ -18,7 +19,7 @@ DB_NAME = "mlcore.db"
 class FileStore(SqlStore):
     """SQLite metadata in ``<dir>/mlcore.db``, artifacts in ``<dir>/artifacts``."""
 
-    schemes = ("file", "")
+    schemes: ClassVar[tuple[str, ...]] = ("file", "")
 
     def __init__(self, directory: str, *, artifact_uri: str | None = None) -> None:
         self.directory = os.path.abspath(directory)

@@ -6,7 +6,7 @@ it into a test class that provides one fixture:
 | suite | fixture | SPI |
 |---|---|---|
 | :class:`StoreConformance` | ``store`` (fresh, empty) | ``mlcore.stores.MetadataStore`` |
-| :class:`ArtifactStoreConformance` | ``artifact_store`` (fresh root) | ``mlcore.artifacts.ArtifactStore`` |
+| :class:`ArtifactStoreConformance` | ``artifact_store`` | ``mlcore.artifacts.ArtifactStore`` |
 
 The pytest plugin (``mlcore.testing.pytest_plugin``, auto-registered through the ``pytest11``
 entry point) adds fixtures: ``mlcore_tracker`` (a Tracker on a throw-away SQLite store) and

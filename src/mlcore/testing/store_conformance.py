@@ -247,7 +247,7 @@ class StoreConformance:
         history = store.metric_history(run_id, "loss")
         assert history.column_names == ["step", "timestamp", "value"]
         assert history.num_rows == 101
-        steps = history.column("step").to_pylist()
+        steps = [int(s) for s in history.column("step").to_pylist() if s is not None]
         assert steps == sorted(steps)
         assert store.get_run(run_id).data.metrics == {"loss": 1.0 / 100}  # max step wins
 
@@ -429,7 +429,7 @@ class StoreConformance:
     def test_search_pages(
         self, store: MetadataStore, experiment_id: str, populated: dict[str, str]
     ) -> None:
-        seen = []
+        seen: list[str] = []
         token = None
         while True:
             page = store.search_runs(

@@ -45,7 +45,7 @@ class Config(Mapping[str, Any]):
     def __setitem__(self, key: str, value: Any) -> None:
         self.update({key: value})
 
-    def update(self, values: Mapping[str, Any] | None = None, **more: Any) -> None:  # type: ignore[override]
+    def update(self, values: Mapping[str, Any] | None = None, **more: Any) -> None:
         """Add keys to the config (and to the run's params)."""
         merged = {**(values or {}), **more}
         if not merged:

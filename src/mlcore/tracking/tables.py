@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -18,7 +18,7 @@ def runs_to_table(runs: Sequence[Run]) -> pa.Table:
     import pyarrow as pa
 
     infos = [run.info for run in runs]
-    columns: dict[str, pa.Array] = {
+    columns: dict[str, pa.Array[Any]] = {
         "run_id": pa.array([i.run_id for i in infos], pa.string()),
         "run_name": pa.array([i.name for i in infos], pa.string()),
         "experiment_id": pa.array([i.experiment_id for i in infos], pa.string()),

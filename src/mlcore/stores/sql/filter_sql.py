@@ -12,6 +12,8 @@ AND, OR and NOT compose without join blow-ups. Semantics (as in MLflow where it 
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import (
@@ -57,32 +59,25 @@ def _attribute_column(key: str, now_ms: int) -> ColumnElement[Any]:
     return runs.c[key]
 
 
+_OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
+    "=": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "IN": lambda column, value: column.in_(list(value)),
+    "NOT IN": lambda column, value: column.not_in(list(value)),
+    "LIKE": lambda column, value: column.like(value),
+    "NOT LIKE": lambda column, value: column.not_like(value),
+    "ILIKE": lambda column, value: column.ilike(value),
+    "NOT ILIKE": lambda column, value: column.not_ilike(value),
+}
+
+
 def _text_ops(column: ColumnElement[Any], op: str, value: Any) -> ColumnElement[bool]:
-    if op == "=":
-        return column == value
-    if op == "!=":
-        return column != value
-    if op == "<":
-        return column < value
-    if op == "<=":
-        return column <= value
-    if op == ">":
-        return column > value
-    if op == ">=":
-        return column >= value
-    if op == "IN":
-        return column.in_(list(value))
-    if op == "NOT IN":
-        return column.not_in(list(value))
-    if op == "LIKE":
-        return column.like(value)
-    if op == "NOT LIKE":
-        return column.not_like(value)
-    if op == "ILIKE":
-        return column.ilike(value)
-    if op == "NOT ILIKE":
-        return column.not_ilike(value)
-    raise AssertionError(op)  # pragma: no cover - the parser produces only the above
+    condition: ColumnElement[bool] = _OPERATORS[op](column, value)
+    return condition
 
 
 def _keyed(table: Any, key: str, condition: ColumnElement[bool] | None) -> ColumnElement[bool]:

@@ -157,7 +157,7 @@ def to_table(rows: Sequence[Any]) -> pa.Table:
 
     if not rows:
         return empty_history()
-    columns: dict[str, list[pa.Array]] = {"step": [], "timestamp": [], "value": []}
+    columns: dict[str, list[pa.Array[Any]]] = {"step": [], "timestamp": [], "value": []}
     ordered = True
     previous_max: int | None = None
     for row in rows:

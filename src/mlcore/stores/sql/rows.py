@@ -11,7 +11,7 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection, select
 
 from mlcore.stores.sql.schema import (
     experiment_tags,
@@ -110,7 +110,7 @@ def metric_value(row: Any) -> float:
     return math.nan if row.is_nan else float(row.value)
 
 
-def load_runs(conn: Connection, rows: Sequence[Row[Any]], now_ms: int) -> list[Run]:
+def load_runs(conn: Connection, rows: Sequence[Any], now_ms: int) -> list[Run]:
     """Entities for ``rows`` (selected with RUN_COLUMNS), with params, metrics and tags."""
     if not rows:
         return []

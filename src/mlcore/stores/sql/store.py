@@ -9,7 +9,7 @@ import os
 import time
 import uuid
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 from sqlalchemy.engine import make_url
@@ -79,7 +79,7 @@ class SqlStore(MetadataStore):
             else ``artifacts/`` next to a SQLite file, else ``./.mlcore/artifacts``.
     """
 
-    schemes = ("sqlite", "postgresql", "mysql", "mariadb")
+    schemes: ClassVar[tuple[str, ...]] = ("sqlite", "postgresql", "mysql", "mariadb")
 
     def __init__(self, url: str, *, artifact_uri: str | None = None) -> None:
         self.url = url
@@ -148,6 +148,7 @@ class SqlStore(MetadataStore):
                 )
             except SqlIntegrityError:
                 raise _exists(name, "active") from None
+            assert result.inserted_primary_key is not None
             experiment_id = result.inserted_primary_key[0]
             conn.execute(
                 update(experiments)

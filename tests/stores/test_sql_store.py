@@ -1,0 +1,113 @@
+"""SQL-store specifics: SQLite settings, migrations, storage size, error translation."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from mlcore import Tracker
+from mlcore.errors import InvalidInputError, StoreError
+from mlcore.stores import resolve_store
+from mlcore.stores.file import FileStore
+from mlcore.stores.sql import SqlStore, migrate
+from mlcore.stores.sql.schema import SCHEMA_REVISION, metadata
+
+
+def schema_diff(url: str) -> list[object]:
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        diff = [d for d in compare_metadata(context, metadata)]
+    engine.dispose()
+    return diff
+
+
+def test_migrated_sqlite_schema_matches_the_tables(tmp_path: Path) -> None:
+    SqlStore(f"sqlite:///{tmp_path}/m.db").close()
+    assert schema_diff(f"sqlite:///{tmp_path}/m.db") == []
+
+
+@pytest.mark.postgres
+def test_migrated_postgres_schema_matches_the_tables(pg_url: str) -> None:
+    SqlStore(pg_url).close()
+    assert schema_diff(pg_url) == []
+
+
+def test_schema_revision_is_the_migration_head() -> None:
+    assert migrate.known_revisions()[-1] == SCHEMA_REVISION
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
+    store = SqlStore(f"sqlite:///{tmp_path}/w.db")
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+    store.close()
+
+
+def test_a_database_from_a_newer_mlcore_is_refused_untouched(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/new.db"
+    SqlStore(url).close()
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '9999_future'")
+    with pytest.raises(StoreError, match="9999_future.*upgrade mlcore"):
+        SqlStore(url)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == (
+            "9999_future"
+        )
+    engine.dispose()
+
+
+def test_opening_an_existing_store_does_not_migrate_again(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/again.db"
+    first = Tracker(url)
+    run = first.create_run("e", params={"a": 1})
+    first.close()
+    second = Tracker(url)
+    assert second.get_run(run.info.run_id).data.params == {"a": "1"}
+    second.close()
+
+
+def test_directory_store_layout(tmp_path: Path) -> None:
+    store = resolve_store(f"file://{tmp_path}/home")
+    assert isinstance(store, FileStore)
+    assert (tmp_path / "home" / "mlcore.db").is_file()
+    assert store.default_artifact_root == (tmp_path / "home" / "artifacts").as_uri()
+    store.close()
+    (tmp_path / "a-file").write_text("x")
+    with pytest.raises(InvalidInputError, match="is a file"):
+        resolve_store(str(tmp_path / "a-file"))
+
+
+def test_a_metric_point_costs_about_24_bytes(tmp_path: Path) -> None:
+    tracker = Tracker(f"sqlite:///{tmp_path}/size.db")
+    run = tracker.start_run("e")
+    for step in range(200_000):
+        run.log_metric("loss", 1.0 / (step + 1), step=step)
+    run.end()
+    tracker.close()
+    engine = sa.create_engine(f"sqlite:///{tmp_path}/size.db")
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn.exec_driver_sql("VACUUM")
+    engine.dispose()
+    size = os.path.getsize(tmp_path / "size.db")
+    assert size / 200_000 < 40  # MLflow: ~245 bytes per point
+
+
+def test_backend_errors_are_translated_without_credentials() -> None:
+    with pytest.raises(StoreError) as caught:
+        SqlStore("postgresql+psycopg://admin:hunter2@127.0.0.1:1/db")
+    message = str(caught.value)
+    assert "hunter2" not in message
+    assert "127.0.0.1" in message and "admin:***" in message
+    with pytest.raises(InvalidInputError, match="database URL"):
+        SqlStore("sqlite:::::")

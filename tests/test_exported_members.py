@@ -1,0 +1,91 @@
+"""The public surface is exactly what we mean to publish (httpx-style guard)."""
+
+from __future__ import annotations
+
+import mlcore
+import mlcore.errors
+
+EXPECTED = {
+    # fluent API
+    "active_run",
+    "config",
+    "end_run",
+    "flush",
+    "get_artifact_uri",
+    "get_run",
+    "get_tracker",
+    "get_tracking_uri",
+    "log",
+    "log_artifact",
+    "log_artifacts",
+    "log_dict",
+    "log_figure",
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
+    "log_text",
+    "metric_history",
+    "search_runs",
+    "set_experiment",
+    "set_tag",
+    "set_tags",
+    "set_tracking_uri",
+    "start_run",
+    # client classes and entities
+    "Tracker",
+    "ActiveRun",
+    "Config",
+    "Experiment",
+    "FileInfo",
+    "Metric",
+    "Run",
+    "RunData",
+    "RunInfo",
+    "RunStatus",
+    # errors
+    "MlcoreError",
+    "NotFoundError",
+    "AlreadyExistsError",
+    "InvalidInputError",
+    "ParamConflictError",
+    "PluginError",
+    "PluginNotFoundError",
+    "IntegrityError",
+    "StoreError",
+    "__version__",
+}
+
+
+def test_all_is_exactly_the_public_api() -> None:
+    assert set(mlcore.__all__) == EXPECTED
+    assert len(mlcore.__all__) == len(set(mlcore.__all__))
+
+
+def test_every_public_name_resolves() -> None:
+    for name in mlcore.__all__:
+        assert getattr(mlcore, name) is not None, name
+    assert "Tracker" in dir(mlcore)
+
+
+def test_unknown_attribute_is_an_attribute_error() -> None:
+    import pytest
+
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        mlcore.nope
+
+
+def test_error_tree() -> None:
+    errors = mlcore.errors
+    assert issubclass(errors.NotFoundError, LookupError)
+    assert issubclass(errors.InvalidInputError, ValueError)
+    assert issubclass(errors.ParamConflictError, errors.InvalidInputError)
+    assert issubclass(errors.PluginNotFoundError, LookupError)
+    for name in errors.__all__:
+        obj = getattr(errors, name)
+        if isinstance(obj, type):
+            assert issubclass(obj, errors.MlcoreError), name
+    codes = {
+        getattr(errors, n).code for n in errors.__all__ if isinstance(getattr(errors, n), type)
+    }
+    assert len(codes) == len([n for n in errors.__all__ if isinstance(getattr(errors, n), type)])
