@@ -22,7 +22,7 @@ def schema_diff(url: str) -> list[object]:
     engine = sa.create_engine(url)
     with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
-        diff = [d for d in compare_metadata(context, metadata)]
+        diff = list(compare_metadata(context, metadata))
     engine.dispose()
     return diff
 

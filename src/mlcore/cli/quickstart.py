@@ -55,7 +55,7 @@ def train(tracking_uri: str | None, epochs: int) -> Any:
     ) as run:
         weights, bias = [0.0] * 4, 0.0
         lr, l2 = config["learning_rate"], config["l2"]
-        for epoch in range(epochs):
+        for _epoch in range(epochs):
             loss = 0.0
             for features, label in train_set:
                 p = _sigmoid(sum(w * x for w, x in zip(weights, features)) + bias)
