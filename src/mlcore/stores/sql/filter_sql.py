@@ -1,8 +1,10 @@
 """Compile the search AST (:mod:`mlcore.filters`) to SQLAlchemy expressions on ``runs``.
 
 Every literal becomes a bound parameter; no SQL text is ever assembled from user input.
-A condition on a param, metric or tag is an ``EXISTS`` on that table keyed by the run, so
-AND, OR and NOT compose without join blow-ups. Semantics (as in MLflow where it has them):
+A condition on a param, metric or tag is ``run_pk IN (SELECT run_pk FROM <table> WHERE key =
+... AND <condition>)``: evaluated once per query into a set of integers, composable with AND,
+OR and NOT without join blow-ups (keys are never NULL, so NOT IN is safe).
+Semantics (as in MLflow where it has them):
 
 - a comparison is false for a run that lacks the key (``!=`` and ``NOT IN`` included);
   ``IS NULL`` is the way to ask for runs without it;
@@ -23,7 +25,6 @@ from sqlalchemy import (
     and_,
     case,
     cast,
-    exists,
     not_,
     or_,
     select,
@@ -81,10 +82,12 @@ def _text_ops(column: ColumnElement[Any], op: str, value: Any) -> ColumnElement[
 
 
 def _keyed(table: Any, key: str, condition: ColumnElement[bool] | None) -> ColumnElement[bool]:
-    where = [table.c.run_id == runs.c.run_id, table.c.key == key]
+    # An uncorrelated ``run_pk IN (SELECT ...)``: the database evaluates the subquery once
+    # (through the (key, ...) indexes) instead of once per candidate run, as EXISTS would.
+    where = [table.c.key == key]
     if condition is not None:
         where.append(condition)
-    return exists(select(literal(1)).where(*where))
+    return runs.c.run_pk.in_(select(table.c.run_pk).where(*where))
 
 
 def compile_comparison(cmp: Comparison, now_ms: int) -> ColumnElement[bool]:
@@ -148,7 +151,7 @@ def apply_order(query: Select[Any], orders: list[OrderBy], now_ms: int) -> Selec
             table = {"params": params, "metrics": latest_metrics, "tags": tags}[ident.entity]
             alias = table.alias(f"order_{index}")
             query = query.outerjoin(
-                alias, and_(alias.c.run_id == runs.c.run_id, alias.c.key == ident.key)
+                alias, and_(alias.c.run_pk == runs.c.run_pk, alias.c.key == ident.key)
             )
             columns = (
                 [alias.c.value_num, alias.c.value] if ident.entity == "params" else [alias.c.value]

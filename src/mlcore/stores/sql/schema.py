@@ -10,6 +10,15 @@ Metrics are stored in two forms:
   point, and a history of a million points is a handful of rows read without per-row work.
 - ``latest_metrics``: the last value of each metric of a run (max step, then timestamp),
   what search and ``Run.data.metrics`` read.
+
+Runs have an integer surrogate key (``run_pk``) that every per-run table references; the
+32-hex ``run_id`` users see is a unique column of ``runs``. Integer keys make the id sets a
+search builds, the joins and the indexes several times cheaper than text keys would. On
+SQLite the per-run tables are clustered by ``(run_pk, key)`` (``WITHOUT ROWID``).
+
+Value indexes differ by dialect: PostgreSQL cannot B-tree-index values of several KB (params
+may hold 8,000 characters), so it gets hash indexes for equality; SQLite gets covering
+``(key, value)`` indexes; MySQL prefix indexes.
 """
 
 from __future__ import annotations
@@ -71,12 +80,14 @@ experiment_tags = Table(
     ),
     Column("key", String(250), primary_key=True),
     Column("value", LongText, nullable=False),
+    sqlite_with_rowid=False,
 )
 
 runs = Table(
     "runs",
     metadata,
-    Column("run_id", String(32), primary_key=True),
+    Column("run_pk", BigId, primary_key=True, autoincrement=True),
+    Column("run_id", String(32), nullable=False, unique=True),
     Column(
         "experiment_id",
         Integer,
@@ -95,52 +106,76 @@ runs = Table(
     Column("alive_until", BigInteger),
     Column("config", LongText, nullable=False),
     Column("deleted_time", BigInteger),
-    Index("ix_runs_experiment_id_start_time", "experiment_id", "start_time"),
+    Index("ix_runs_experiment_id_stage_start", "experiment_id", "lifecycle_stage", "start_time"),
     Index("ix_runs_parent_run_id", "parent_run_id"),
     Index("ix_runs_name", "name"),
 )
 
 
-def _run_fk() -> ForeignKey:
-    return ForeignKey("runs.run_id", ondelete="CASCADE")
+def _run_pk(primary_key: bool = True) -> Column[int]:
+    return Column(
+        "run_pk",
+        BigId,
+        ForeignKey("runs.run_pk", ondelete="CASCADE"),
+        primary_key=primary_key,
+        nullable=False,
+        autoincrement=False,
+    )
+
+
+def _value_indexes(table: str) -> list[Index]:
+    return [
+        Index(f"ix_{table}_key_value", "key", "value", mysql_length={"value": 191}).ddl_if(
+            dialect=("sqlite", "mysql", "mariadb"),  # type: ignore[arg-type]  # tuples work
+        ),
+        Index(f"ix_{table}_value_hash", "value", postgresql_using="hash").ddl_if(
+            dialect="postgresql"
+        ),
+    ]
 
 
 params = Table(
     "params",
     metadata,
-    Column("run_id", String(32), _run_fk(), primary_key=True),
+    _run_pk(),
     Column("key", String(250), primary_key=True),
     Column("value", Text, nullable=False),
     # the numeric reading of value (NULL when not a number), for params.x > 0.1
     Column("value_num", Double),
     Index("ix_params_key_value_num", "key", "value_num"),
+    *_value_indexes("params"),
+    sqlite_with_rowid=False,
 )
 
 tags = Table(
     "tags",
     metadata,
-    Column("run_id", String(32), _run_fk(), primary_key=True),
+    _run_pk(),
     Column("key", String(250), primary_key=True),
     Column("value", LongText, nullable=False),
+    Index("ix_tags_key", "key").ddl_if(dialect="postgresql"),
+    *_value_indexes("tags"),
+    sqlite_with_rowid=False,
 )
 
 latest_metrics = Table(
     "latest_metrics",
     metadata,
-    Column("run_id", String(32), _run_fk(), primary_key=True),
+    _run_pk(),
     Column("key", String(250), primary_key=True),
     Column("value", Double),  # NULL when the value is NaN (SQLite cannot store NaN)
     Column("is_nan", Boolean, nullable=False),
     Column("step", BigInteger, nullable=False),
     Column("timestamp", BigInteger, nullable=False),
     Index("ix_latest_metrics_key_value", "key", "value"),
+    sqlite_with_rowid=False,
 )
 
 metric_chunks = Table(
     "metric_chunks",
     metadata,
     Column("chunk_id", BigId, primary_key=True, autoincrement=True),
-    Column("run_id", String(32), _run_fk(), nullable=False),
+    _run_pk(primary_key=False),
     Column("key", String(250), nullable=False),
     Column("count", Integer, nullable=False),
     Column("min_step", BigInteger, nullable=False),
@@ -152,16 +187,25 @@ metric_chunks = Table(
     # set by the writer per flush: storing the same batch twice (a retry after a lost commit
     # acknowledgement) stores it once
     Column("batch_id", String(48)),
-    Index("ix_metric_chunks_run_id_key", "run_id", "key", "chunk_id"),
-    Index("ix_metric_chunks_batch", "run_id", "key", "batch_id", unique=True),
+    Index("ix_metric_chunks_run_pk_key", "run_pk", "key", "chunk_id"),
+    Index("ix_metric_chunks_batch", "run_pk", "key", "batch_id", unique=True),
 )
 
 artifact_files = Table(
     "artifact_files",
     metadata,
-    Column("run_id", String(32), _run_fk(), primary_key=True),
+    _run_pk(),
     Column("path", String(1024), primary_key=True),
     Column("size", BigInteger),
     Column("sha256", String(64)),
     Column("created", BigInteger, nullable=False),
+    sqlite_with_rowid=False,
 )
+
+#: indexes that exist only on some dialects: name -> dialects
+DIALECT_INDEXES = {
+    index.name: index._ddl_if.dialect
+    for table in metadata.tables.values()
+    for index in table.indexes
+    if index._ddl_if is not None and index.name is not None
+}

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import getpass
 import json
-import logging
 import os
 import time
 import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, delete, insert, or_, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 
@@ -25,7 +24,7 @@ from mlcore.errors import (
 )
 from mlcore.filters import Expr, OrderBy
 from mlcore.stores.base import MetadataStore, MetricPoint
-from mlcore.stores.sql import metric_codec, migrate
+from mlcore.stores.sql import metric_ops, migrate
 from mlcore.stores.sql.engine import Transactions, create_sql_engine, is_sqlite_memory
 from mlcore.stores.sql.filter_sql import apply_order, compile_filter
 from mlcore.stores.sql.rows import (
@@ -39,8 +38,6 @@ from mlcore.stores.sql.schema import (
     artifact_files,
     experiment_tags,
     experiments,
-    latest_metrics,
-    metric_chunks,
     runs,
 )
 from mlcore.stores.sql.schema import params as params_table
@@ -52,11 +49,6 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from mlcore.types import Experiment, FileInfo, Run, RunInfo, ViewType
-
-logger = logging.getLogger(__name__)
-
-#: compaction merges a metric's chunks once a run has more than this many of them
-COMPACT_THRESHOLD = 16
 
 
 def now_ms() -> int:
@@ -105,10 +97,8 @@ class SqlStore(MetadataStore):
         if self._is_memory():
             return f"memory://mlcore-{uuid.uuid4().hex[:12]}/artifacts"
         if uri_scheme(self.url) == "sqlite":
-            database = make_url(self.url).database or ""
-            return path_to_file_uri(
-                os.path.join(os.path.dirname(os.path.abspath(database)), "artifacts")
-            )
+            database = os.path.abspath(make_url(self.url).database or "")
+            return path_to_file_uri(os.path.join(os.path.dirname(database), "artifacts"))
         return path_to_file_uri(os.path.join(_config.DEFAULT_HOME, "artifacts"))
 
     @property
@@ -117,6 +107,19 @@ class SqlStore(MetadataStore):
 
     def close(self) -> None:
         self._engine.dispose()
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def _run_pk(self, conn: Connection, run_id: str, what: str = "run") -> int:
+        pk = conn.execute(select(runs.c.run_pk).where(runs.c.run_id == run_id)).scalar()
+        if pk is None:
+            raise NotFoundError(f"{what} {run_id!r} not found")
+        return int(pk)
+
+    def _load_run(self, conn: Connection, run_id: str) -> Run:
+        rows = conn.execute(select(*RUN_COLUMNS).where(runs.c.run_id == run_id)).all()
+        if not rows:
+            raise NotFoundError(f"run {run_id!r} not found")
+        return load_runs(conn, rows, now_ms())[0]
 
     # -- experiments ---------------------------------------------------------------------------
     def _create_experiment(
@@ -255,9 +258,9 @@ class SqlStore(MetadataStore):
                     field="experiment_id",
                 )
             if parent_run_id is not None:
-                self._require_run(conn, parent_run_id, what="parent run")
+                self._run_pk(conn, parent_run_id, what="parent run")
             try:
-                conn.execute(
+                result = conn.execute(
                     insert(runs).values(
                         run_id=new_id,
                         experiment_id=int(experiment_id),
@@ -274,26 +277,18 @@ class SqlStore(MetadataStore):
                 )
             except SqlIntegrityError:
                 raise AlreadyExistsError(f"run {new_id!r} already exists") from None
+            assert result.inserted_primary_key is not None
+            pk = result.inserted_primary_key[0]
             if tags:
                 conn.execute(
                     insert(tags_table),
-                    [{"run_id": new_id, "key": k, "value": v} for k, v in tags.items()],
+                    [{"run_pk": pk, "key": k, "value": v} for k, v in tags.items()],
                 )
             if params:
-                _insert_params(conn, new_id, params)
+                _insert_params(conn, pk, new_id, params)
             return self._load_run(conn, new_id)
 
         return self._tx.run(create)
-
-    def _require_run(self, conn: Connection, run_id: str, what: str = "run") -> None:
-        if conn.execute(select(runs.c.run_id).where(runs.c.run_id == run_id)).first() is None:
-            raise NotFoundError(f"{what} {run_id!r} not found")
-
-    def _load_run(self, conn: Connection, run_id: str) -> Run:
-        rows = conn.execute(select(*RUN_COLUMNS).where(runs.c.run_id == run_id)).all()
-        if not rows:
-            raise NotFoundError(f"run {run_id!r} not found")
-        return load_runs(conn, rows, now_ms())[0]
 
     def _get_run(self, run_id: str) -> Run:
         return self._tx.read(lambda conn: self._load_run(conn, run_id))
@@ -360,15 +355,17 @@ class SqlStore(MetadataStore):
         self, run_id: str, config: dict[str, Any], params: dict[str, str]
     ) -> dict[str, Any]:
         def apply(conn: Connection) -> dict[str, Any]:
-            row = conn.execute(select(runs.c.config).where(runs.c.run_id == run_id)).first()
+            row = conn.execute(
+                select(runs.c.run_pk, runs.c.config).where(runs.c.run_id == run_id)
+            ).first()
             if row is None:
                 raise NotFoundError(f"run {run_id!r} not found")
             merged = {**json.loads(row.config), **config}
             if params:
-                _insert_params(conn, run_id, params)
+                _insert_params(conn, row.run_pk, run_id, params)
             conn.execute(
                 update(runs)
-                .where(runs.c.run_id == run_id)
+                .where(runs.c.run_pk == row.run_pk)
                 .values(config=json.dumps(merged, sort_keys=True, default=str))
             )
             return merged
@@ -378,24 +375,23 @@ class SqlStore(MetadataStore):
     # -- params, tags, metrics --------------------------------------------------------------------
     def _log_params(self, run_id: str, params: dict[str, str]) -> None:
         def apply(conn: Connection) -> None:
-            self._require_run(conn, run_id)
-            _insert_params(conn, run_id, params)
+            _insert_params(conn, self._run_pk(conn, run_id), run_id, params)
 
         self._tx.run(apply)
 
     def _set_tags(self, run_id: str, tags: dict[str, str]) -> None:
         def apply(conn: Connection) -> None:
-            self._require_run(conn, run_id)
-            rows = [{"run_id": run_id, "key": k, "value": v} for k, v in tags.items()]
-            upsert(conn, tags_table, rows, ["run_id", "key"], ["value"])
+            pk = self._run_pk(conn, run_id)
+            rows = [{"run_pk": pk, "key": k, "value": v} for k, v in tags.items()]
+            upsert(conn, tags_table, rows, ["run_pk", "key"], ["value"])
 
         self._tx.run(apply)
 
     def _delete_tag(self, run_id: str, key: str) -> None:
         def apply(conn: Connection) -> None:
-            self._require_run(conn, run_id)
+            pk = self._run_pk(conn, run_id)
             result = conn.execute(
-                delete(tags_table).where(tags_table.c.run_id == run_id, tags_table.c.key == key)
+                delete(tags_table).where(tags_table.c.run_pk == pk, tags_table.c.key == key)
             )
             if result.rowcount == 0:
                 raise NotFoundError(f"run {run_id!r} has no tag {key!r}")
@@ -403,125 +399,16 @@ class SqlStore(MetadataStore):
         self._tx.run(apply)
 
     def _log_metrics(self, points: Sequence[MetricPoint], batch_id: str | None) -> None:
-        chunks = metric_codec.group_points(points)
-        chunk_rows: list[dict[str, Any]] = []
-        latest: dict[tuple[str, str], tuple[int, int, float]] = {}
-        for index, chunk in enumerate(chunks):
-            ordered = chunk.is_sorted()
-            row = metric_codec.encode(chunk, ordered)
-            row["batch_id"] = f"{batch_id}-{index}" if batch_id else None
-            chunk_rows.append(row)
-            i = chunk.latest_index(ordered)
-            candidate = (chunk.steps[i], chunk.timestamps[i], chunk.values[i])
-            previous = latest.get((chunk.run_id, chunk.key))
-            if previous is None or candidate[:2] >= previous[:2]:
-                latest[(chunk.run_id, chunk.key)] = candidate
-
-        def store(conn: Connection) -> None:
-            run_ids = sorted({row["run_id"] for row in chunk_rows})
-            known: set[str] = set()
-            for part in chunked(run_ids):
-                known.update(
-                    r.run_id
-                    for r in conn.execute(select(runs.c.run_id).where(runs.c.run_id.in_(part)))
-                )
-            if len(known) != len(run_ids):
-                logger.warning(
-                    "dropping metric points of unknown runs %s", sorted(set(run_ids) - known)
-                )
-            rows = [row for row in chunk_rows if row["run_id"] in known]
-            if batch_id:
-                insert_ignore(conn, metric_chunks, rows, ["run_id", "key", "batch_id"])
-            else:
-                conn.execute(insert(metric_chunks), rows)
-            upsert(
-                conn,
-                latest_metrics,
-                [
-                    {
-                        "run_id": run_id,
-                        "key": key,
-                        "value": None if value != value else value,
-                        "is_nan": value != value,
-                        "step": step,
-                        "timestamp": timestamp,
-                    }
-                    for (run_id, key), (step, timestamp, value) in latest.items()
-                    if run_id in known
-                ],
-                ["run_id", "key"],
-                ["value", "is_nan", "timestamp", "step"],
-                where=lambda new, table: or_(
-                    new.step > table.c.step,
-                    and_(new.step == table.c.step, new.timestamp >= table.c.timestamp),
-                ),
-            )
-
-        self._tx.run(store)
+        batch = metric_ops.PreparedBatch(points, batch_id)
+        self._tx.run(lambda conn: metric_ops.store_points(conn, batch))
 
     def _metric_history(self, run_id: str, key: str) -> pa.Table:
-        def read(conn: Connection) -> pa.Table:
-            rows = conn.execute(
-                select(
-                    metric_chunks.c.count,
-                    metric_chunks.c.min_step,
-                    metric_chunks.c.max_step,
-                    metric_chunks.c.is_sorted,
-                    metric_chunks.c.steps_blob,
-                    metric_chunks.c.timestamps_blob,
-                    metric_chunks.c.values_blob,
-                )
-                .where(metric_chunks.c.run_id == run_id, metric_chunks.c.key == key)
-                .order_by(metric_chunks.c.chunk_id)
-            ).all()
-            if not rows:
-                self._require_run(conn, run_id)
-            return metric_codec.to_table(rows)
-
-        return self._tx.read(read)
+        return self._tx.read(lambda conn: metric_ops.history(conn, self._run_pk(conn, run_id), key))
 
     def _compact_metrics(self, run_id: str) -> int:
-        """Merge the chunks of each metric of a run that has many; returns chunks removed."""
-
-        def compact(conn: Connection) -> int:
-            keys = (
-                conn.execute(
-                    select(metric_chunks.c.key)
-                    .where(metric_chunks.c.run_id == run_id)
-                    .group_by(metric_chunks.c.key)
-                    .having(func.count() > COMPACT_THRESHOLD)
-                )
-                .scalars()
-                .all()
-            )
-            removed = 0
-            for key in keys:
-                rows = conn.execute(
-                    select(metric_chunks)
-                    .where(metric_chunks.c.run_id == run_id, metric_chunks.c.key == key)
-                    .order_by(metric_chunks.c.chunk_id)
-                ).all()
-                merged = metric_codec.merge([metric_codec.decode(run_id, key, r) for r in rows])
-                for part in metric_codec.group_points(
-                    zip(
-                        [run_id] * merged.count,
-                        [key] * merged.count,
-                        merged.values,
-                        merged.timestamps,
-                        merged.steps,
-                    )
-                ):
-                    row = metric_codec.encode(part, part.is_sorted())
-                    conn.execute(insert(metric_chunks).values(batch_id=None, **row))
-                conn.execute(
-                    delete(metric_chunks).where(
-                        metric_chunks.c.chunk_id.in_([r.chunk_id for r in rows])
-                    )
-                )
-                removed += len(rows)
-            return removed
-
-        return self._tx.run(compact)
+        return self._tx.run(
+            lambda conn: metric_ops.compact(conn, self._run_pk(conn, run_id), run_id)
+        )
 
     # -- search ----------------------------------------------------------------------------------
     def _search_runs(
@@ -534,18 +421,23 @@ class SqlStore(MetadataStore):
         view: ViewType,
     ) -> tuple[list[Run], bool]:
         now = now_ms()
-        query = select(*RUN_COLUMNS).select_from(
-            runs.join(experiments, experiments.c.experiment_id == runs.c.experiment_id)
-        )
+        query = select(*RUN_COLUMNS)
         if experiment_ids:
             query = query.where(runs.c.experiment_id.in_([int(e) for e in experiment_ids]))
+        active_experiments = select(experiments.c.experiment_id).where(
+            experiments.c.lifecycle_stage == "active"
+        )
         if view.value == "active":
             query = query.where(
-                runs.c.lifecycle_stage == "active", experiments.c.lifecycle_stage == "active"
+                runs.c.lifecycle_stage == "active",
+                runs.c.experiment_id.in_(active_experiments),
             )
         elif view.value == "deleted":
             query = query.where(
-                or_(runs.c.lifecycle_stage == "deleted", experiments.c.lifecycle_stage == "deleted")
+                or_(
+                    runs.c.lifecycle_stage == "deleted",
+                    runs.c.experiment_id.not_in(active_experiments),
+                )
             )
         if expr is not None:
             query = query.where(compile_filter(expr, now))
@@ -563,38 +455,36 @@ class SqlStore(MetadataStore):
         now = now_ms()
 
         def apply(conn: Connection) -> None:
-            self._require_run(conn, run_id)
+            pk = self._run_pk(conn, run_id)
             rows = [
-                {
-                    "run_id": run_id,
-                    "path": f.path,
-                    "size": f.size,
-                    "sha256": f.sha256,
-                    "created": now,
-                }
+                {"run_pk": pk, "path": f.path, "size": f.size, "sha256": f.sha256, "created": now}
                 for f in files
             ]
-            upsert(conn, artifact_files, rows, ["run_id", "path"], ["size", "sha256", "created"])
+            upsert(conn, artifact_files, rows, ["run_pk", "path"], ["size", "sha256", "created"])
 
         self._tx.run(apply)
 
     def _artifact_records(self, run_id: str, prefix: str) -> dict[str, FileInfo]:
-        from mlcore.types import FileInfo
+        from mlcore.types import FileInfo, build
 
-        query = select(artifact_files).where(artifact_files.c.run_id == run_id)
-        if prefix:
-            query = query.where(
-                or_(
-                    artifact_files.c.path == prefix,
-                    artifact_files.c.path.startswith(prefix + "/", autoescape=True),
+        def read(conn: Connection) -> list[Any]:
+            query = select(artifact_files).where(
+                artifact_files.c.run_pk == self._run_pk(conn, run_id)
+            )
+            if prefix:
+                query = query.where(
+                    or_(
+                        artifact_files.c.path == prefix,
+                        artifact_files.c.path.startswith(prefix + "/", autoescape=True),
+                    )
                 )
-            )
-        rows = self._tx.read(lambda conn: conn.execute(query).all())
+            return list(conn.execute(query).all())
+
         return {
-            r.path: FileInfo.model_construct(
-                path=r.path, is_dir=False, size=r.size, sha256=r.sha256
+            r.path: build(
+                FileInfo, {"path": r.path, "is_dir": False, "size": r.size, "sha256": r.sha256}
             )
-            for r in rows
+            for r in self._tx.read(read)
         }
 
 
@@ -607,17 +497,17 @@ def _exists(name: str, stage: str) -> AlreadyExistsError:
     return AlreadyExistsError(f"experiment {name!r} already exists")
 
 
-def _insert_params(conn: Connection, run_id: str, values: dict[str, str]) -> None:
+def _insert_params(conn: Connection, run_pk: int, run_id: str, values: dict[str, str]) -> None:
     """Insert params atomically: a key already stored with another value is a conflict."""
     rows = [
-        {"run_id": run_id, "key": k, "value": v, "value_num": numeric_or_none(v)}
+        {"run_pk": run_pk, "key": k, "value": v, "value_num": numeric_or_none(v)}
         for k, v in values.items()
     ]
-    insert_ignore(conn, params_table, rows, ["run_id", "key"])
+    insert_ignore(conn, params_table, rows, ["run_pk", "key"])
     stored = dict(
         conn.execute(
             select(params_table.c.key, params_table.c.value).where(
-                params_table.c.run_id == run_id, params_table.c.key.in_(list(values))
+                params_table.c.run_pk == run_pk, params_table.c.key.in_(list(values))
             )
         ).all()
     )

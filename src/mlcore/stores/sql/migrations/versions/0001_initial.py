@@ -21,16 +21,30 @@ Blob = sa.LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb")
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
-def _run_fk(table: str) -> sa.ForeignKeyConstraint:
-    return sa.ForeignKeyConstraint(
-        ["run_id"], ["runs.run_id"], name=f"fk_{table}_run_id_runs", ondelete="CASCADE"
-    )
+def _run_pk(table: str) -> list[sa.schema.SchemaItem]:
+    return [
+        sa.Column("run_pk", BigId, nullable=False, autoincrement=False),
+        sa.ForeignKeyConstraint(
+            ["run_pk"], ["runs.run_pk"], name=f"fk_{table}_run_pk_runs", ondelete="CASCADE"
+        ),
+    ]
+
+
+def _value_indexes(table: str) -> None:
+    dialect = op.get_bind().dialect.name
+    if dialect in ("sqlite", "mysql", "mariadb"):
+        op.create_index(
+            f"ix_{table}_key_value", table, ["key", "value"], mysql_length={"value": 191}
+        )
+    elif dialect == "postgresql":
+        op.create_index(f"ix_{table}_value_hash", table, ["value"], postgresql_using="hash")
 
 
 def upgrade() -> None:
+    dialect = op.get_bind().dialect.name
     op.create_table(
         "experiments",
-        sa.Column("experiment_id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("experiment_id", sa.Integer, autoincrement=True),
         sa.Column("name", sa.String(256), nullable=False),
         sa.Column("artifact_location", sa.String(2048), nullable=False),
         sa.Column("lifecycle_stage", sa.String(16), nullable=False),
@@ -52,9 +66,11 @@ def upgrade() -> None:
             name="fk_experiment_tags_experiment_id_experiments",
             ondelete="CASCADE",
         ),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "runs",
+        sa.Column("run_pk", BigId, autoincrement=True),
         sa.Column("run_id", sa.String(32), nullable=False),
         sa.Column("experiment_id", sa.Integer, nullable=False),
         sa.Column("name", sa.String(256), nullable=False),
@@ -68,7 +84,8 @@ def upgrade() -> None:
         sa.Column("alive_until", sa.BigInteger),
         sa.Column("config", LongText, nullable=False),
         sa.Column("deleted_time", sa.BigInteger),
-        sa.PrimaryKeyConstraint("run_id", name="pk_runs"),
+        sa.PrimaryKeyConstraint("run_pk", name="pk_runs"),
+        sa.UniqueConstraint("run_id", name="uq_runs_run_id"),
         sa.ForeignKeyConstraint(
             ["experiment_id"],
             ["experiments.experiment_id"],
@@ -76,46 +93,55 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
     )
-    op.create_index("ix_runs_experiment_id_start_time", "runs", ["experiment_id", "start_time"])
+    op.create_index(
+        "ix_runs_experiment_id_stage_start",
+        "runs",
+        ["experiment_id", "lifecycle_stage", "start_time"],
+    )
     op.create_index("ix_runs_parent_run_id", "runs", ["parent_run_id"])
     op.create_index("ix_runs_name", "runs", ["name"])
 
     op.create_table(
         "params",
-        sa.Column("run_id", sa.String(32), nullable=False),
+        *_run_pk("params"),
         sa.Column("key", sa.String(250), nullable=False),
         sa.Column("value", sa.Text, nullable=False),
         sa.Column("value_num", sa.Double),
-        sa.PrimaryKeyConstraint("run_id", "key", name="pk_params"),
-        _run_fk("params"),
+        sa.PrimaryKeyConstraint("run_pk", "key", name="pk_params"),
+        sqlite_with_rowid=False,
     )
     op.create_index("ix_params_key_value_num", "params", ["key", "value_num"])
+    _value_indexes("params")
 
     op.create_table(
         "tags",
-        sa.Column("run_id", sa.String(32), nullable=False),
+        *_run_pk("tags"),
         sa.Column("key", sa.String(250), nullable=False),
         sa.Column("value", LongText, nullable=False),
-        sa.PrimaryKeyConstraint("run_id", "key", name="pk_tags"),
-        _run_fk("tags"),
+        sa.PrimaryKeyConstraint("run_pk", "key", name="pk_tags"),
+        sqlite_with_rowid=False,
     )
+    if dialect == "postgresql":
+        op.create_index("ix_tags_key", "tags", ["key"])
+    _value_indexes("tags")
+
     op.create_table(
         "latest_metrics",
-        sa.Column("run_id", sa.String(32), nullable=False),
+        *_run_pk("latest_metrics"),
         sa.Column("key", sa.String(250), nullable=False),
         sa.Column("value", sa.Double),
         sa.Column("is_nan", sa.Boolean, nullable=False),
         sa.Column("step", sa.BigInteger, nullable=False),
         sa.Column("timestamp", sa.BigInteger, nullable=False),
-        sa.PrimaryKeyConstraint("run_id", "key", name="pk_latest_metrics"),
-        _run_fk("latest_metrics"),
+        sa.PrimaryKeyConstraint("run_pk", "key", name="pk_latest_metrics"),
+        sqlite_with_rowid=False,
     )
     op.create_index("ix_latest_metrics_key_value", "latest_metrics", ["key", "value"])
 
     op.create_table(
         "metric_chunks",
-        sa.Column("chunk_id", BigId, nullable=False, autoincrement=True),
-        sa.Column("run_id", sa.String(32), nullable=False),
+        sa.Column("chunk_id", BigId, autoincrement=True),
+        *_run_pk("metric_chunks"),
         sa.Column("key", sa.String(250), nullable=False),
         sa.Column("count", sa.Integer, nullable=False),
         sa.Column("min_step", sa.BigInteger, nullable=False),
@@ -126,22 +152,21 @@ def upgrade() -> None:
         sa.Column("values_blob", Blob, nullable=False),
         sa.Column("batch_id", sa.String(48)),
         sa.PrimaryKeyConstraint("chunk_id", name="pk_metric_chunks"),
-        _run_fk("metric_chunks"),
     )
-    op.create_index("ix_metric_chunks_run_id_key", "metric_chunks", ["run_id", "key", "chunk_id"])
+    op.create_index("ix_metric_chunks_run_pk_key", "metric_chunks", ["run_pk", "key", "chunk_id"])
     op.create_index(
-        "ix_metric_chunks_batch", "metric_chunks", ["run_id", "key", "batch_id"], unique=True
+        "ix_metric_chunks_batch", "metric_chunks", ["run_pk", "key", "batch_id"], unique=True
     )
 
     op.create_table(
         "artifact_files",
-        sa.Column("run_id", sa.String(32), nullable=False),
+        *_run_pk("artifact_files"),
         sa.Column("path", sa.String(1024), nullable=False),
         sa.Column("size", sa.BigInteger),
         sa.Column("sha256", sa.String(64)),
         sa.Column("created", sa.BigInteger, nullable=False),
-        sa.PrimaryKeyConstraint("run_id", "path", name="pk_artifact_files"),
-        _run_fk("artifact_files"),
+        sa.PrimaryKeyConstraint("run_pk", "path", name="pk_artifact_files"),
+        sqlite_with_rowid=False,
     )
 
 

@@ -1,0 +1,38 @@
+"""Developer sessions: ``nox -s tests lint typecheck bench``."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["lint", "typecheck", "tests"]
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The test suite (PostgreSQL tests start their own server when the binaries exist)."""
+    session.install("-r", "requirements-test.txt")
+    session.run("pytest", "-q", "tests", "plugins/_template/tests", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff and the import-layer contract."""
+    session.install("-e", ".[dev]")
+    session.run("ruff", "check", "src", "tests", "plugins", "benchmarks")
+    session.run("ruff", "format", "--check", "src", "tests", "plugins", "benchmarks")
+    session.run("lint-imports")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy, strict on src/."""
+    session.install("-e", ".[dev]")
+    session.run("mypy")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Side-by-side benchmarks against the peers (MLflow) in one environment."""
+    session.install("-e", ".", "mlflow==3.17.2")
+    for script in ("bench_import", "bench_logging", "bench_search", "bench_metric_history"):
+        session.run("python", f"benchmarks/{script}.py", *session.posargs)
