@@ -19,10 +19,16 @@ from typing import Any
 
 
 def quiet_peers() -> None:
-    """Silence MLflow's per-run stdout lines, warnings and logging (they would skew timing)."""
+    """Silence MLflow's per-run lines, warnings and logging (they would skew timing).
+
+    MLflow configures its loggers when imported, so it is imported here first.
+    """
     os.environ.setdefault("MLFLOW_ENABLE_ASYNC_LOGGING", "false")
     os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "ERROR")
     warnings.filterwarnings("ignore")
+    import mlflow  # noqa: F401
+
     for name in ("mlflow", "alembic", "sqlalchemy"):
         logging.getLogger(name).setLevel(logging.ERROR)
 

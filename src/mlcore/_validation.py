@@ -97,30 +97,23 @@ def timestamp_ms(value: Any) -> int:
     return ts
 
 
-def param_value(key: str, value: Any) -> str:
-    """Return the string form a param is stored as, checking its length."""
-    text = value if isinstance(value, str) else _stringify(value)
-    if len(text) > MAX_PARAM_VALUE_LENGTH:
+def _stored_text(kind: str, key: str, value: Any, limit: int) -> str:
+    text = value if isinstance(value, str) else str(value)
+    if len(text) > limit:
         raise InvalidInputError(
-            f"param {key!r} value is {len(text)} characters; the limit is {MAX_PARAM_VALUE_LENGTH}",
-            field=key,
+            f"{kind} {key!r} value is {len(text)} characters; the limit is {limit}", field=key
         )
     return text
+
+
+def param_value(key: str, value: Any) -> str:
+    """Return the string form a param is stored as, checking its length."""
+    return _stored_text("param", key, value, MAX_PARAM_VALUE_LENGTH)
 
 
 def tag_value(key: str, value: Any) -> str:
     """Return the string form a tag is stored as, checking its length."""
-    text = value if isinstance(value, str) else _stringify(value)
-    if len(text) > MAX_TAG_VALUE_LENGTH:
-        raise InvalidInputError(
-            f"tag {key!r} value is {len(text)} characters; the limit is {MAX_TAG_VALUE_LENGTH}",
-            field=key,
-        )
-    return text
-
-
-def _stringify(value: Any) -> str:
-    return str(value)
+    return _stored_text("tag", key, value, MAX_TAG_VALUE_LENGTH)
 
 
 def numeric_or_none(text: str) -> float | None:

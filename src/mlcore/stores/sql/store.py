@@ -132,11 +132,7 @@ class SqlStore(MetadataStore):
         location = _normalise_root(artifact_location)
 
         def create(conn: Connection) -> Experiment:
-            found = conn.execute(
-                select(experiments.c.lifecycle_stage).where(experiments.c.name == name)
-            ).first()
-            if found is not None:
-                raise _exists(name, found.lifecycle_stage)
+            _require_free_name(conn, name)
             now = now_ms()
             try:
                 result = conn.execute(
@@ -194,11 +190,7 @@ class SqlStore(MetadataStore):
 
     def _rename_experiment(self, experiment_id: str, new_name: str) -> None:
         def rename(conn: Connection) -> None:
-            found = conn.execute(
-                select(experiments.c.lifecycle_stage).where(experiments.c.name == new_name)
-            ).first()
-            if found is not None:
-                raise _exists(new_name, found.lifecycle_stage)
+            _require_free_name(conn, new_name)
             self._touch_experiment(conn, experiment_id, name=new_name)
 
         self._tx.run(rename)
@@ -486,6 +478,14 @@ class SqlStore(MetadataStore):
             )
             for r in self._tx.read(read)
         }
+
+
+def _require_free_name(conn: Connection, name: str) -> None:
+    found = conn.execute(
+        select(experiments.c.lifecycle_stage).where(experiments.c.name == name)
+    ).first()
+    if found is not None:
+        raise _exists(name, found.lifecycle_stage)
 
 
 def _exists(name: str, stage: str) -> AlreadyExistsError:
