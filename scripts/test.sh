@@ -38,4 +38,5 @@ export MLCORE_REQUIRE_SERVICES=1   # a missing service fails the run instead of 
 .venv/bin/ruff format --check src tests plugins benchmarks
 .venv/bin/mypy
 .venv/bin/lint-imports
+.venv/bin/mkdocs build --strict --quiet --site-dir "$(mktemp -d)"
 .venv/bin/python -m pytest -q -p no:cacheprovider tests plugins/_template/tests "$@"

@@ -9,6 +9,8 @@ import argparse
 import math
 import os
 import random
+import shutil
+import sys
 from typing import Any
 
 import mlcore
@@ -78,6 +80,19 @@ def train(tracking_uri: str | None, epochs: int) -> Any:
     return mlcore.get_run(run.id)
 
 
+def _command() -> str:
+    """How the user can call the CLI from where they are (``mlcore`` may not be on PATH,
+    e.g. right after ``scripts/quickstart.sh`` installed it into ``.venv``)."""
+    installed = os.path.join(os.path.dirname(sys.executable), "mlcore")
+    on_path = shutil.which("mlcore")
+    if on_path and os.path.realpath(on_path) == os.path.realpath(installed):
+        return "mlcore"
+    if os.path.exists(installed):
+        relative = os.path.relpath(installed)
+        return relative if not relative.startswith("..") else installed
+    return f"{sys.executable} -m mlcore"
+
+
 def run_quickstart(_tracker: Any, args: argparse.Namespace) -> int:
     run = train(args.tracking_uri, args.epochs)
     uri = mlcore.get_tracking_uri()
@@ -88,7 +103,10 @@ def run_quickstart(_tracker: Any, args: argparse.Namespace) -> int:
     )
     for key, value in sorted(run.data.metrics.items()):
         print(f"  {key:15s} {value:.4f}")
+    command = _command() + (f" -u {args.tracking_uri}" if args.tracking_uri else "")
     print(f"\nStored in {where}. Look at it with:")
-    print(f"  mlcore runs show {run.id}")
-    print(f"  mlcore runs list --experiment {EXPERIMENT} --order-by 'metrics.test_accuracy DESC'")
+    print(f"  {command} runs show {run.id}")
+    print(
+        f"  {command} runs list --experiment {EXPERIMENT} --order-by 'metrics.test_accuracy DESC'"
+    )
     return 0
