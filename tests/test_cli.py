@@ -131,3 +131,54 @@ def test_the_installed_command_and_python_dash_m(tmp_path: Path) -> None:
             [*command, "--version"], capture_output=True, text=True, check=False
         )
         assert result.returncode == 0 and result.stdout.startswith("mlcore ")
+
+
+@pytest.fixture
+def registry_store(tmp_path: Path) -> str:
+    uri = str(tmp_path / "registry-store")
+    tracker = Tracker(uri)
+
+    class Model:
+        def predict(self, rows: object) -> object:
+            return rows
+
+    data = tmp_path / "d.csv"
+    data.write_text("a\n1\n")
+    from mlcore import Artifact
+
+    with tracker.start_run("exp") as run:
+        run.log_model(Model(), "model", registered_model_name="credit")
+        artifact = Artifact("ds", "dataset")
+        artifact.add_file(data)
+        run.log_artifact(artifact, aliases=["best"])
+    from mlcore import Registry
+
+    Registry(tracker=tracker).set_alias("credit", "champion", 1)
+    tracker.close()
+    return uri
+
+
+def test_models_and_artifacts_commands(
+    registry_store: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run_cli(capsys, "-u", registry_store, "models", "list")
+    assert code == 0
+    assert "credit" in out
+    assert "@champion: v1" in out
+    code, out, _ = run_cli(capsys, "-u", registry_store, "--json", "models", "show", "credit")
+    data = json.loads(out)
+    assert [v["version"] for v in data["versions"]] == [1]
+    code, out, _ = run_cli(
+        capsys, "-u", registry_store, "models", "show", "credit", "-v", "@champion"
+    )
+    assert "runs:/" in out
+    code, _, err = run_cli(capsys, "-u", registry_store, "models", "show", "credit", "-v", "9")
+    assert code == 1
+    assert "no version 9" in err
+    code, out, _ = run_cli(capsys, "-u", registry_store, "artifacts", "list", "--type", "dataset")
+    assert "ds" in out
+    assert "best" in out
+    code, out, _ = run_cli(capsys, "-u", registry_store, "--json", "artifacts", "show", "ds:best")
+    assert json.loads(out)[0]["files"][0]["path"] == "d.csv"
+    code, out, _ = run_cli(capsys, "-u", registry_store, "artifacts", "show", "ds")
+    assert "v0" in out

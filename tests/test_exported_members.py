@@ -32,6 +32,20 @@ EXPECTED = {
     "set_tags",
     "set_tracking_uri",
     "start_run",
+    # models, registry, artifacts, autolog
+    "log_model",
+    "load_model",
+    "register_model",
+    "use_artifact",
+    "autolog",
+    "Registry",
+    "Artifact",
+    "ModelInfo",
+    "LoadedModel",
+    "ModelVersion",
+    "RegisteredModel",
+    "ModelStage",
+    "LineageGraph",
     # client classes and entities
     "Tracker",
     "ActiveRun",
@@ -66,6 +80,17 @@ def test_every_public_name_resolves() -> None:
     for name in mlcore.__all__:
         assert getattr(mlcore, name) is not None, name
     assert "Tracker" in dir(mlcore)
+
+
+def test_framework_modules_are_reachable_from_a_plain_import() -> None:
+    for name in ("sklearn", "xgboost", "torch", "onnx"):
+        module = getattr(mlcore, name)
+        assert callable(module.load_model)
+        assert callable(module.log_model)
+    assert callable(mlcore.onnx.export)
+    assert callable(mlcore.torch.watch)
+    assert callable(mlcore.autolog)
+    assert callable(mlcore.autolog.configure)  # the package is callable and still a package
 
 
 def test_unknown_attribute_is_an_attribute_error() -> None:

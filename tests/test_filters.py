@@ -8,7 +8,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from mlcore.errors import InvalidInputError
 from mlcore.filters import And, Comparison, Identifier, Not, Or, parse_filter, parse_order_by
-from mlcore.stores.sql.filter_sql import compile_filter
+from mlcore.stores.sql.filter_sql import compile_filter, run_target
 from mlcore.stores.sql.schema import runs
 
 
@@ -128,7 +128,9 @@ def test_literals_are_bound_parameters(dialect: object) -> None:
         " or metrics.auc > 0.123456"
     )
     assert expr is not None
-    compiled = select(runs.c.run_id).where(compile_filter(expr, 0)).compile(dialect=dialect)  # type: ignore[arg-type]
+    compiled = (
+        select(runs.c.run_id).where(compile_filter(expr, run_target(0))).compile(dialect=dialect)
+    )  # type: ignore[arg-type]
     sql = str(compiled)
     assert "DROP" not in sql and "DELETE" not in sql and "0.123456" not in sql
     assert evil in compiled.params.values()

@@ -28,6 +28,7 @@ from mlcore._fluent import (
     get_run,
     get_tracker,
     get_tracking_uri,
+    load_model,
     log,
     log_artifact,
     log_artifacts,
@@ -35,16 +36,19 @@ from mlcore._fluent import (
     log_figure,
     log_metric,
     log_metrics,
+    log_model,
     log_param,
     log_params,
     log_text,
     metric_history,
+    register_model,
     search_runs,
     set_experiment,
     set_tag,
     set_tags,
     set_tracking_uri,
     start_run,
+    use_artifact,
 )
 from mlcore.errors import (
     AlreadyExistsError,
@@ -59,16 +63,38 @@ from mlcore.errors import (
 )
 
 if TYPE_CHECKING:
-    from mlcore.tracking import ActiveRun, Config, Tracker
-    from mlcore.types import Experiment, FileInfo, Metric, Run, RunData, RunInfo, RunStatus
+    from mlcore.flavors import LoadedModel
+    from mlcore.registry import Registry
+    from mlcore.tracking import ActiveRun, Artifact, Config, ModelInfo, Tracker
+    from mlcore.types import (
+        Experiment,
+        FileInfo,
+        LineageGraph,
+        Metric,
+        ModelStage,
+        ModelVersion,
+        RegisteredModel,
+        Run,
+        RunData,
+        RunInfo,
+        RunStatus,
+    )
 
-__version__ = "0.1.0"
+from mlcore._version import __version__
 
 # Public names served lazily by __getattr__, so that importing mlcore stays cheap.
 _LAZY = {
     "Tracker": "mlcore.tracking",
     "ActiveRun": "mlcore.tracking",
+    "Artifact": "mlcore.tracking",
     "Config": "mlcore.tracking",
+    "ModelInfo": "mlcore.tracking",
+    "Registry": "mlcore.registry",
+    "LoadedModel": "mlcore.flavors",
+    "ModelVersion": "mlcore.types",
+    "RegisteredModel": "mlcore.types",
+    "ModelStage": "mlcore.types",
+    "LineageGraph": "mlcore.types",
     "Experiment": "mlcore.types",
     "FileInfo": "mlcore.types",
     "Metric": "mlcore.types",
@@ -81,17 +107,25 @@ _LAZY = {
 __all__ = [
     "ActiveRun",
     "AlreadyExistsError",
+    "Artifact",
     "Config",
     "Experiment",
     "FileInfo",
     "IntegrityError",
     "InvalidInputError",
+    "LineageGraph",
+    "LoadedModel",
     "Metric",
     "MlcoreError",
+    "ModelInfo",
+    "ModelStage",
+    "ModelVersion",
     "NotFoundError",
     "ParamConflictError",
     "PluginError",
     "PluginNotFoundError",
+    "RegisteredModel",
+    "Registry",
     "Run",
     "RunData",
     "RunInfo",
@@ -100,6 +134,7 @@ __all__ = [
     "Tracker",
     "__version__",
     "active_run",
+    "autolog",
     "config",
     "end_run",
     "flush",
@@ -107,6 +142,7 @@ __all__ = [
     "get_run",
     "get_tracker",
     "get_tracking_uri",
+    "load_model",
     "log",
     "log_artifact",
     "log_artifacts",
@@ -114,29 +150,39 @@ __all__ = [
     "log_figure",
     "log_metric",
     "log_metrics",
+    "log_model",
     "log_param",
     "log_params",
     "log_text",
     "metric_history",
+    "register_model",
     "search_runs",
     "set_experiment",
     "set_tag",
     "set_tags",
     "set_tracking_uri",
     "start_run",
+    "use_artifact",
 ]
 
 
+# Submodules served on first use: ``mlcore.sklearn.load_model(...)`` works after a plain
+# ``import mlcore``; ``mlcore.autolog`` is a callable package (``mlcore.autolog()``).
+_LAZY_MODULES = frozenset({"autolog", "sklearn", "xgboost", "torch", "onnx"})
+
+
 def __getattr__(name: str) -> Any:
+    import importlib
+
+    if name in _LAZY_MODULES:
+        return importlib.import_module(f"mlcore.{name}")
     module_name = _LAZY.get(name)
     if module_name is None:
         raise AttributeError(f"module 'mlcore' has no attribute {name!r}")
-    import importlib
-
     value = getattr(importlib.import_module(module_name), name)
     globals()[name] = value
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | _LAZY_MODULES)

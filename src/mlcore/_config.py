@@ -39,6 +39,16 @@ def env_float(name: str, default: float) -> float:
     return value
 
 
+def current_user() -> str | None:
+    """The login name recorded as the user of runs and model versions."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:  # no user database entry (containers)
+        return None
+
+
 def tracking_uri_from_env() -> str:
     return env_str("MLCORE_TRACKING_URI") or DEFAULT_HOME
 

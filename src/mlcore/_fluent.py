@@ -21,9 +21,10 @@ from mlcore.errors import InvalidInputError
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from mlcore.flavors import LoadedModel
     from mlcore.stores import RunPage
-    from mlcore.tracking import ActiveRun, Config, Tracker
-    from mlcore.types import Experiment, FileInfo, Run
+    from mlcore.tracking import ActiveRun, Artifact, Config, ModelInfo, Tracker
+    from mlcore.types import Experiment, FileInfo, ModelVersion, Run
 
 __all__ = [
     "active_run",
@@ -34,6 +35,7 @@ __all__ = [
     "get_run",
     "get_tracker",
     "get_tracking_uri",
+    "load_model",
     "log",
     "log_artifact",
     "log_artifacts",
@@ -41,16 +43,19 @@ __all__ = [
     "log_figure",
     "log_metric",
     "log_metrics",
+    "log_model",
     "log_param",
     "log_params",
     "log_text",
     "metric_history",
+    "register_model",
     "search_runs",
     "set_experiment",
     "set_tag",
     "set_tags",
     "set_tracking_uri",
     "start_run",
+    "use_artifact",
 ]
 
 
@@ -78,6 +83,16 @@ def _reset_after_fork() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_reset_after_fork)
+
+
+def _register_defaults() -> None:
+    """Tell the layers below which tracker and run provider are the defaults (see
+    ``mlcore._defaults``)."""
+    import sys
+
+    from mlcore import _defaults
+
+    _defaults.set_fluent(lambda: get_tracker(), sys.modules[__name__])
 
 
 def set_tracking_uri(uri: str | os.PathLike[str]) -> None:
@@ -250,8 +265,46 @@ def set_tags(tags: Mapping[str, Any]) -> None:
     _run().set_tags(tags)
 
 
-def log_artifact(local_path: str | os.PathLike[str], artifact_path: str | None = None) -> FileInfo:
-    return _run().log_artifact(local_path, artifact_path)
+def log_artifact(
+    local_path: str | os.PathLike[str] | Artifact,
+    artifact_path: str | None = None,
+    *,
+    aliases: Sequence[str] = (),
+) -> FileInfo | Artifact:
+    """Log a file into the active run's artifacts, or a versioned :class:`mlcore.Artifact`."""
+    return _run().log_artifact(local_path, artifact_path, aliases=aliases)
+
+
+def use_artifact(ref: str) -> Artifact:
+    """Use a versioned artifact (``name:v3``, ``name:latest``, ``name:alias``) in the active
+    run; ``.download()`` fetches it."""
+    return _run().use_artifact(ref)
+
+
+def log_model(model: Any, artifact_path: str = "model", **options: Any) -> ModelInfo:
+    """Log a model to the active run (flavor detected); see :meth:`mlcore.Tracker.log_model`."""
+    return _run().log_model(model, artifact_path, **options)
+
+
+def load_model(model_uri: str) -> LoadedModel:
+    """Load a model (``runs:/...``, ``models:/name@alias``, ``models:/name/Production``...),
+    verified, with a generic ``predict``."""
+    model: LoadedModel = get_tracker().load_model(model_uri)
+    return model
+
+
+def register_model(
+    model_uri: str,
+    name: str,
+    tags: Mapping[str, Any] | None = None,
+    description: str | None = None,
+) -> ModelVersion:
+    """Register the model at ``model_uri`` as the next version of ``name``."""
+    from mlcore.registry import Registry
+
+    return Registry(tracker=get_tracker()).create_version(
+        name, model_uri, tags=tags, description=description
+    )
 
 
 def log_artifacts(
@@ -358,3 +411,6 @@ class _ConfigProxy:
 
 
 config = _ConfigProxy()
+
+
+_register_defaults()

@@ -23,6 +23,7 @@ Stores compile the AST to their own query language with bound parameters (see
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -30,8 +31,12 @@ from mlcore.errors import InvalidInputError
 
 __all__ = [
     "ATTRIBUTES",
+    "MODELS",
+    "MODEL_VERSIONS",
+    "RUNS",
     "And",
     "Comparison",
+    "FilterContext",
     "Identifier",
     "Not",
     "Or",
@@ -69,8 +74,56 @@ ATTRIBUTES: dict[str, str] = {
     "parent_run_id": "str",
     "artifact_uri": "str",
 }
-_ATTRIBUTE_ALIASES = {"id": "run_id", "name": "run_name", "created": "start_time"}
 _STATUSES = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED", "CRASHED")
+_STAGES = ("None", "Staging", "Production", "Archived")
+
+
+@dataclass(frozen=True)
+class FilterContext:
+    """What a filter may name: which entities, which attributes (and their kind), which
+    attributes only take listed values (compared case-insensitively, stored canonically)."""
+
+    what: str
+    entities: frozenset[str]
+    attributes: Mapping[str, str]
+    aliases: Mapping[str, str]
+    enums: Mapping[str, tuple[str, ...]]
+
+
+RUNS = FilterContext(
+    "runs",
+    frozenset({"params", "metrics", "tags", "attributes"}),
+    ATTRIBUTES,
+    {"id": "run_id", "name": "run_name", "created": "start_time"},
+    {"status": _STATUSES},
+)
+MODELS = FilterContext(
+    "registered models",
+    frozenset({"tags", "attributes"}),
+    {"name": "str", "description": "str", "creation_time": "int", "last_update_time": "int"},
+    {"created": "creation_time"},
+    {},
+)
+MODEL_VERSIONS = FilterContext(
+    "model versions",
+    frozenset({"tags", "attributes"}),
+    {
+        "name": "str",
+        "version": "int",
+        "run_id": "str",
+        "source": "str",
+        "stage": "str",
+        "status": "str",
+        "description": "str",
+        "creation_time": "int",
+        "last_update_time": "int",
+    },
+    {"current_stage": "stage", "created": "creation_time"},
+    {
+        "stage": _STAGES,
+        "status": ("READY", "PENDING_REGISTRATION", "FAILED_REGISTRATION"),
+    },
+)
 
 Value = str | float
 
@@ -150,7 +203,7 @@ def _error(source: str, pos: int, message: str) -> InvalidInputError:
     )
 
 
-def _tokenize(source: str) -> list[_Token]:
+def _tokenize(source: str, context: FilterContext) -> list[_Token]:
     tokens: list[_Token] = []
     pos = 0
     while pos < len(source):
@@ -161,6 +214,11 @@ def _tokenize(source: str) -> list[_Token]:
         text = match.group()
         if kind == "word":
             upper = text.upper()
+            bare = text.lower()
+            if upper not in _KEYWORDS and (bare in context.attributes or bare in context.aliases):
+                tokens.append(_Token("ident", f"attributes.{text}", pos))
+                pos = match.end()
+                continue
             if upper not in _KEYWORDS:
                 if "." not in text and text.lower() in _ENTITY_ALIASES:
                     raise _error(source, pos, f"expected a key after {text!r}, e.g. {text}.name")
@@ -188,35 +246,36 @@ def _unquote(text: str) -> str:
     return re.sub(r"\\(.)", r"\1", body)
 
 
-def _identifier(source: str, token: _Token) -> Identifier:
+def _identifier(source: str, token: _Token, context: FilterContext) -> Identifier:
     prefix, _, key = token.text.partition(".")
     entity = _ENTITY_ALIASES.get(prefix.lower())
     if entity is None:
-        raise _error(
-            source,
-            token.pos,
-            f"unknown column kind {prefix!r}; use params., metrics., tags. or attributes.",
-        )
+        kinds = ", ".join(f"{e}." for e in sorted(context.entities))
+        raise _error(source, token.pos, f"unknown column kind {prefix!r}; use {kinds}")
+    if entity not in context.entities:
+        raise _error(source, token.pos, f"{context.what} have no {entity}")
     if key[:1] in ("`", '"'):
         key = _unquote(key)
     if not key:
         raise _error(source, token.pos, "empty key")
     if entity == "attributes":
-        name = _ATTRIBUTE_ALIASES.get(key.lower(), key.lower())
-        if name not in ATTRIBUTES:
+        name = context.aliases.get(key.lower(), key.lower())
+        if name not in context.attributes:
             raise _error(
                 source,
                 token.pos,
-                f"unknown attribute {key!r}; searchable attributes are {', '.join(ATTRIBUTES)}",
+                f"unknown attribute {key!r}; searchable attributes of {context.what} are "
+                f"{', '.join(context.attributes)}",
             )
         key = name
     return Identifier(entity, key, token.pos)
 
 
 class _Parser:
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, context: FilterContext) -> None:
         self.source = source
-        self.tokens = _tokenize(source)
+        self.context = context
+        self.tokens = _tokenize(source, context)
         self.index = 0
 
     @property
@@ -293,7 +352,7 @@ class _Parser:
                 f"expected a column such as metrics.acc or params.lr, found {found!r}",
             )
         self.advance()
-        ident = _identifier(self.source, token)
+        ident = _identifier(self.source, token, self.context)
         op_token = self.current
         value_pos = self.tokens[min(self.index + 1, len(self.tokens) - 1)].pos
         if op_token.kind == "op":
@@ -336,26 +395,24 @@ class _Parser:
                     f"expected a comparison after {ident} (=, !=, <, >, IN, LIKE, IS NULL), "
                     f"found {found!r}",
                 )
-        return _typed(self.source, Comparison(ident, op, value), value_pos)
+        return _typed(self.source, Comparison(ident, op, value), value_pos, self.context)
 
 
-def _typed(source: str, cmp: Comparison, pos: int) -> Comparison:
+def _typed(source: str, cmp: Comparison, pos: int, context: FilterContext) -> Comparison:
     """Check the literal's type against the column and normalise it."""
     ident, op = cmp.ident, cmp.op
     values = cmp.value if isinstance(cmp.value, tuple) else (cmp.value,)
+    numeric_column = ident.entity == "metrics" or (
+        ident.entity == "attributes" and context.attributes[ident.key] == "int"
+    )
     if op.endswith("LIKE"):
-        if ident.entity == "metrics" or (
-            ATTRIBUTES.get(ident.key) == "int" and (ident.entity == "attributes")
-        ):
+        if numeric_column:
             raise _error(source, pos, f"{op} works on text; {ident} is a number")
         if not isinstance(cmp.value, str):
             raise _error(source, pos, f"{op} needs a quoted pattern")
         return cmp
     if cmp.value is None:
         return cmp
-    numeric_column = ident.entity == "metrics" or (
-        ident.entity == "attributes" and ATTRIBUTES[ident.key] == "int"
-    )
     if numeric_column:
         if any(not isinstance(v, float) for v in values):
             raise _error(source, pos, f"{ident} is a number; compare it with a number")
@@ -363,14 +420,17 @@ def _typed(source: str, cmp: Comparison, pos: int) -> Comparison:
     if ident.entity == "tags" or (ident.entity == "attributes"):
         # text columns: numbers compare as their text (tags.version = 2 means '2')
         texts = tuple(_number_text(v) if isinstance(v, float) else v for v in values)
-        if ident.entity == "attributes" and ident.key == "status":
-            upper = tuple(str(t).upper() for t in texts)
-            bad = [t for t in upper if t not in _STATUSES]
+        allowed = context.enums.get(ident.key) if ident.entity == "attributes" else None
+        if allowed:
+            canonical = {a.lower(): a for a in allowed}
+            bad = [t for t in texts if str(t).lower() not in canonical]
             if bad:
                 raise _error(
-                    source, pos, f"unknown status {bad[0]!r}; statuses are {', '.join(_STATUSES)}"
+                    source,
+                    pos,
+                    f"unknown {ident.key} {bad[0]!r}; {ident.key} is one of {', '.join(allowed)}",
                 )
-            texts = upper
+            texts = tuple(canonical[str(t).lower()] for t in texts)
         normal: Value | tuple[Value, ...] = (
             tuple(str(t) for t in texts) if isinstance(cmp.value, tuple) else str(texts[0])
         )
@@ -382,20 +442,24 @@ def _number_text(value: float) -> str:
     return str(int(value)) if value.is_integer() else repr(value)
 
 
-def parse_filter(source: str | None) -> Expr | None:
+def parse_filter(source: str | None, context: FilterContext = RUNS) -> Expr | None:
     """Parse a filter string; ``None`` or blank means no filter.
 
     Raises:
         InvalidInputError: with the column of the first problem and a caret under it.
     """
-    if source is None or not source.strip():
+    if source is None:
         return None
     if not isinstance(source, str):
         raise InvalidInputError("filter must be a string", field="filter")
-    return _Parser(source).parse()
+    if not source.strip():
+        return None
+    return _Parser(source, context).parse()
 
 
-def parse_order_by(clauses: list[str] | tuple[str, ...] | str | None) -> list[OrderBy]:
+def parse_order_by(
+    clauses: list[str] | tuple[str, ...] | str | None, context: FilterContext = RUNS
+) -> list[OrderBy]:
     """Parse ``["metrics.auc DESC", "attributes.start_time"]`` (default ascending)."""
     if clauses is None:
         return []
@@ -405,10 +469,10 @@ def parse_order_by(clauses: list[str] | tuple[str, ...] | str | None) -> list[Or
     for clause in clauses:
         if not isinstance(clause, str) or not clause.strip():
             raise InvalidInputError("order_by entries must be non-empty strings", field="order_by")
-        tokens = _tokenize(clause)
+        tokens = _tokenize(clause, context)
         if tokens[0].kind != "ident":
             raise _error(clause, tokens[0].pos, "expected a column such as metrics.auc")
-        ident = _identifier(clause, tokens[0])
+        ident = _identifier(clause, tokens[0], context)
         ascending = True
         rest = tokens[1:]
         if rest[0].kind == "kw" and rest[0].text in ("ASC", "DESC"):

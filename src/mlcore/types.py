@@ -14,15 +14,25 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
+    "ArtifactFile",
+    "ArtifactVersion",
     "Experiment",
     "FileInfo",
     "LifecycleStage",
+    "LineageEdge",
+    "LineageGraph",
+    "LineageNode",
     "Metric",
+    "ModelStage",
+    "ModelVersion",
+    "ModelVersionStatus",
+    "RegisteredModel",
     "Run",
     "RunData",
     "RunInfo",
     "RunStatus",
     "ViewType",
+    "build",
 ]
 
 
@@ -154,3 +164,133 @@ class FileInfo(_Entity):
     is_dir: bool = False
     size: int | None = None
     sha256: str | None = None
+
+
+# -- model registry ------------------------------------------------------------------------------
+class ModelStage(str, enum.Enum):
+    """Lifecycle stage of a model version (MLflow's stages)."""
+
+    NONE = "None"
+    STAGING = "Staging"
+    PRODUCTION = "Production"
+    ARCHIVED = "Archived"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class ModelVersionStatus(str, enum.Enum):
+    READY = "READY"
+    PENDING_REGISTRATION = "PENDING_REGISTRATION"
+    FAILED_REGISTRATION = "FAILED_REGISTRATION"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class ModelVersion(_Entity):
+    """One registered version of a model."""
+
+    name: str
+    version: int
+    stage: ModelStage = ModelStage.NONE
+    aliases: list[str] = Field(default_factory=list)
+    tags: dict[str, str] = Field(default_factory=dict)
+    description: str | None = None
+    source: str
+    run_id: str | None = None
+    status: ModelVersionStatus = ModelVersionStatus.READY
+    manifest_sha256: str | None = None
+    creation_time: int | None = None
+    last_update_time: int | None = None
+    user: str | None = None
+
+    @property
+    def uri(self) -> str:
+        return f"models:/{self.name}/{self.version}"
+
+    @property
+    def current_stage(self) -> str:  # MLflow spelling
+        return self.stage.value
+
+
+class RegisteredModel(_Entity):
+    """A named model with versions, tags, aliases and a description."""
+
+    name: str
+    description: str | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+    aliases: dict[str, int] = Field(default_factory=dict)
+    latest_versions: list[ModelVersion] = Field(default_factory=list)
+    creation_time: int | None = None
+    last_update_time: int | None = None
+
+
+# -- versioned artifacts -------------------------------------------------------------------------
+class ArtifactFile(_Entity):
+    """A file of an artifact version: content-addressed, or a reference to a URI."""
+
+    path: str
+    sha256: str | None = None
+    size: int | None = None
+    ref: str | None = None
+
+
+class ArtifactVersion(_Entity):
+    """``name:vN`` of a versioned artifact (W&B Artifacts)."""
+
+    name: str
+    type: str
+    version: int
+    digest: str
+    description: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    aliases: list[str] = Field(default_factory=list)
+    files: list[ArtifactFile] = Field(default_factory=list)
+    size: int = 0
+    producer_run_id: str | None = None
+    creation_time: int | None = None
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.name}:v{self.version}"
+
+
+# -- lineage -------------------------------------------------------------------------------------
+class LineageNode(_Entity):
+    """A run, an artifact version or a model version in a lineage graph."""
+
+    kind: str  # "run" | "artifact" | "model"
+    id: str  # run id, "name:vN", or "models:/name/N"
+    label: str
+
+
+class LineageEdge(_Entity):
+    """``source`` produced or was used by ``target``: run -> artifact/model (produced),
+    artifact -> run (used)."""
+
+    source: str
+    target: str
+    relation: str  # "produced" | "used"
+
+
+class LineageGraph(_Entity):
+    """Runs, artifact versions and model versions connected to a starting node."""
+
+    root: str
+    nodes: list[LineageNode] = Field(default_factory=list)
+    edges: list[LineageEdge] = Field(default_factory=list)
+
+    def node(self, node_id: str) -> LineageNode:
+        for node in self.nodes:
+            if node.id == node_id:
+                return node
+        raise KeyError(node_id)
+
+    def producers(self, node_id: str) -> list[LineageNode]:
+        """Nodes with an edge into ``node_id``."""
+        return [self.node(e.source) for e in self.edges if e.target == node_id]
+
+    def consumers(self, node_id: str) -> list[LineageNode]:
+        """Nodes ``node_id`` has an edge to."""
+        return [self.node(e.target) for e in self.edges if e.source == node_id]

@@ -11,10 +11,10 @@ import pytest
 from mlcore.stores import MetadataStore, resolve_store
 from mlcore.stores.file import FileStore
 from mlcore.stores.sql import SqlStore
-from mlcore.testing import StoreConformance
+from mlcore.testing import RegistryConformance, StoreConformance
 
 
-class TestSqliteFile(StoreConformance):
+class TestSqliteFile(StoreConformance, RegistryConformance):
     @pytest.fixture
     def store(self, tmp_path: Path) -> Iterator[MetadataStore]:
         store = SqlStore(f"sqlite:///{tmp_path}/meta.db")
@@ -22,7 +22,7 @@ class TestSqliteFile(StoreConformance):
         store.close()
 
 
-class TestSqliteMemory(StoreConformance):
+class TestSqliteMemory(StoreConformance, RegistryConformance):
     @pytest.fixture
     def store(self) -> Iterator[MetadataStore]:
         store = SqlStore("sqlite:///:memory:")
@@ -40,7 +40,7 @@ class TestDirectoryStore(StoreConformance):
 
 
 @pytest.mark.postgres
-class TestPostgres(StoreConformance):
+class TestPostgres(StoreConformance, RegistryConformance):
     @pytest.fixture
     def store(self, pg_url: str) -> Iterator[MetadataStore]:
         store = resolve_store(pg_url)

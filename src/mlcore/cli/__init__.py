@@ -1,7 +1,8 @@
 """The ``mlcore`` command line (interfaces layer).
 
 ``mlcore [--tracking-uri URI] [--json] <command>``; commands: ``experiments list``,
-``runs list``, ``runs show``, ``quickstart``. Exit status 0 on success, 1 on an mlcore error
+``runs list``, ``runs show``, ``models list``, ``models show``, ``artifacts list``,
+``artifacts show``, ``quickstart``. Exit status 0 on success, 1 on an mlcore error
 (the message goes to stderr, without a traceback), 2 on a usage error.
 """
 
@@ -12,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from mlcore import __version__
-from mlcore.cli import quickstart, tracking_commands
+from mlcore.cli import quickstart, registry_commands, tracking_commands
 from mlcore.errors import MlcoreError
 
 
@@ -35,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"mlcore {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     tracking_commands.add_parsers(sub, common)
+    registry_commands.add_parsers(sub, common)
     quickstart.add_parser(sub, common)
     return parser
 

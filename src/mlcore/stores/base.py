@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, final
 from mlcore import _validation as check
 from mlcore.errors import InvalidInputError, NotFoundError, translate_errors
 from mlcore.filters import Expr, OrderBy, parse_filter, parse_order_by
+from mlcore.stores.artifact_versions_api import ArtifactVersionMethods
+from mlcore.stores.registry_api import RegistryMethods
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -72,8 +74,10 @@ def decode_page_token(token: str | None) -> int:
     return offset
 
 
-class MetadataStore(abc.ABC):
-    """Experiments, runs, params, metrics, tags (and, later, the registry) in one backend.
+class MetadataStore(RegistryMethods, ArtifactVersionMethods, abc.ABC):
+    """Experiments, runs, params, metrics, tags, the model registry and versioned artifacts in
+    one backend (the registry and artifact methods are in ``registry_api`` and
+    ``artifact_versions_api``).
 
     Subclasses are registered under their URI schemes in the ``mlcore.stores`` entry-point
     group and built with :meth:`from_uri`.
@@ -391,7 +395,7 @@ class MetadataStore(abc.ABC):
         with self._boundary():
             return self._artifact_records(run_id, prefix)
 
-    def close(self) -> None:  # noqa: B027 - optional hook
+    def close(self) -> None:
         """Release connections. The store must not be used afterwards."""
 
     # -- what a backend implements ------------------------------------------------------------

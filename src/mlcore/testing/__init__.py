@@ -7,6 +7,8 @@ it into a test class that provides one fixture:
 |---|---|---|
 | :class:`StoreConformance` | ``store`` (fresh, empty) | ``mlcore.stores.MetadataStore`` |
 | :class:`ArtifactStoreConformance` | ``artifact_store`` | ``mlcore.artifacts.ArtifactStore`` |
+| :class:`RegistryConformance` | ``store`` (fresh, empty) | registry + versioned artifacts |
+| :class:`FlavorConformance` | ``flavor_case`` (:class:`FlavorCase`) | ``mlcore.flavors.Flavor`` |
 
 The pytest plugin (``mlcore.testing.pytest_plugin``, auto-registered through the ``pytest11``
 entry point) adds fixtures: ``mlcore_tracker`` (a Tracker on a throw-away SQLite store) and
@@ -14,6 +16,15 @@ entry point) adds fixtures: ``mlcore_tracker`` (a Tracker on a throw-away SQLite
 """
 
 from mlcore.testing.artifact_conformance import TRAVERSAL_PATHS, ArtifactStoreConformance
+from mlcore.testing.flavor_conformance import FlavorCase, FlavorConformance
+from mlcore.testing.registry_conformance import RegistryConformance
 from mlcore.testing.store_conformance import StoreConformance
 
-__all__ = ["TRAVERSAL_PATHS", "ArtifactStoreConformance", "StoreConformance"]
+__all__ = [
+    "TRAVERSAL_PATHS",
+    "ArtifactStoreConformance",
+    "FlavorCase",
+    "FlavorConformance",
+    "RegistryConformance",
+    "StoreConformance",
+]

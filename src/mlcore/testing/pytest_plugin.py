@@ -13,7 +13,10 @@ from typing import TYPE_CHECKING
 import pytest
 
 pytest.register_assert_rewrite(
-    "mlcore.testing.store_conformance", "mlcore.testing.artifact_conformance"
+    "mlcore.testing.store_conformance",
+    "mlcore.testing.artifact_conformance",
+    "mlcore.testing.registry_conformance",
+    "mlcore.testing.flavor_conformance",
 )
 
 if TYPE_CHECKING:

@@ -8,7 +8,7 @@ exception, KILLED on Ctrl-C or SIGTERM.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +18,8 @@ from mlcore.tracking.lifecycle import status_for_exception
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from mlcore.tracking.artifact_versions import Artifact
+    from mlcore.tracking.models import ModelInfo
     from mlcore.tracking.tracker import Tracker
     from mlcore.types import FileInfo, Run, RunData, RunInfo
 
@@ -117,9 +119,26 @@ class ActiveRun:
         self._tracker.set_tags(self.id, tags)
 
     def log_artifact(
-        self, local_path: str | os.PathLike[str], artifact_path: str | None = None
-    ) -> FileInfo:
+        self,
+        local_path: str | os.PathLike[str] | Artifact,
+        artifact_path: str | None = None,
+        *,
+        aliases: Sequence[str] = (),
+    ) -> FileInfo | Artifact:
+        """A file into the run's artifacts, or a versioned :class:`~mlcore.Artifact`."""
+        from mlcore.tracking.artifact_versions import Artifact
+
+        if isinstance(local_path, Artifact):
+            return self._tracker.log_artifact(self.id, local_path, aliases=aliases)
         return self._tracker.log_artifact(self.id, local_path, artifact_path)
+
+    def use_artifact(self, ref: str) -> Artifact:
+        """Use ``name:v3`` / ``name:latest`` / ``name:alias`` (recorded for lineage)."""
+        return self._tracker.use_artifact(self.id, ref)
+
+    def log_model(self, model: Any, artifact_path: str = "model", **options: Any) -> ModelInfo:
+        """See :meth:`Tracker.log_model`."""
+        return self._tracker.log_model(self.id, model, artifact_path, **options)
 
     def log_artifacts(
         self, local_dir: str | os.PathLike[str], artifact_path: str | None = None

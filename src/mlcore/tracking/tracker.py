@@ -12,7 +12,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from mlcore import _config
 from mlcore import _validation as check
@@ -22,6 +22,10 @@ from mlcore.stores import MetadataStore, RunPage, resolve_store
 from mlcore.stores.base import check_run_id
 from mlcore.tracking import artifact_formats, lifecycle
 from mlcore.tracking.active_run import ActiveRun
+from mlcore.tracking.artifact_versions import Artifact, log_artifact_version, use_artifact
+from mlcore.tracking.lineage import lineage
+from mlcore.tracking.models import ModelInfo, log_model
+from mlcore.tracking.models import load as load_model_uri
 from mlcore.tracking.run_context import generate_run_name, source_tags
 from mlcore.tracking.tables import runs_to_table
 from mlcore.tracking.writer import BatchWriter
@@ -30,7 +34,7 @@ from mlcore.uris import validate_artifact_path
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from mlcore.types import Experiment, FileInfo, Metric, Run, RunInfo
+    from mlcore.types import Experiment, FileInfo, LineageGraph, Metric, Run, RunInfo
 
 _MAX_CACHED_KEYS = 100_000
 
@@ -501,10 +505,38 @@ class Tracker:
     def _record(self, run_id: str, files: list[FileInfo]) -> None:
         self._store.record_artifacts(run_id, files)
 
+    @overload
     def log_artifact(
-        self, run_id: str, local_path: str | os.PathLike[str], artifact_path: str | None = None
-    ) -> FileInfo:
-        """Upload one file to ``<artifact_path>/<file name>`` of the run."""
+        self,
+        run_id: str,
+        local_path: Artifact,
+        artifact_path: None = None,
+        *,
+        aliases: Sequence[str] = ...,
+    ) -> Artifact: ...
+
+    @overload
+    def log_artifact(
+        self,
+        run_id: str,
+        local_path: str | os.PathLike[str],
+        artifact_path: str | None = None,
+        *,
+        aliases: Sequence[str] = ...,
+    ) -> FileInfo: ...
+
+    def log_artifact(
+        self,
+        run_id: str,
+        local_path: str | os.PathLike[str] | Artifact,
+        artifact_path: str | None = None,
+        *,
+        aliases: Sequence[str] = (),
+    ) -> FileInfo | Artifact:
+        """Upload one file to ``<artifact_path>/<file name>`` of the run, or log a versioned
+        :class:`~mlcore.Artifact` (``name:vN``, with ``aliases``)."""
+        if isinstance(local_path, Artifact):
+            return log_artifact_version(self, run_id, local_path, aliases)
         local = os.fspath(local_path)
         if os.path.isdir(local):
             raise InvalidInputError(
@@ -570,6 +602,63 @@ class Tracker:
         records = self._store.artifact_records(run_id, normal)
         expected = {p: r.sha256 for p, r in records.items() if r.sha256}
         return store.download(normal, target, expected=expected)
+
+    # -- versioned artifacts and lineage --------------------------------------------------------
+    def use_artifact(self, run_id: str, ref: str) -> Artifact:
+        """Record that the run uses ``ref`` (``name:v3``, ``name:latest``, ``name:alias``) and
+        return it (``.download()`` fetches its files)."""
+        return use_artifact(self, run_id, ref)
+
+    def artifact(self, ref: str) -> Artifact:
+        """A logged artifact version, without recording a use."""
+        return Artifact._logged(self._store.get_artifact_version(ref), self)
+
+    def lineage(self, start: str, depth: int = 10) -> LineageGraph:
+        """Runs, artifact versions and model versions that produced or consumed ``start``
+        (``"name:v0"``, a run id or ``runs:/<id>``, ``models:/name/1``), transitively."""
+        return lineage(self, start, depth)
+
+    # -- models ----------------------------------------------------------------------------------
+    def log_model(
+        self,
+        run_id: str,
+        model: Any,
+        artifact_path: str = "model",
+        *,
+        flavor: str | None = None,
+        input_example: Any = None,
+        signature: Any = None,
+        requirements: Sequence[str] | None = None,
+        registered_model_name: str | None = None,
+        flavor_options: dict[str, Any] | None = None,
+    ) -> ModelInfo:
+        """Save ``model`` (flavor detected unless given) into the run's artifacts.
+
+        Args:
+            input_example: a few rows of input; stored with the model and used to infer the
+                signature ``predict`` checks inputs against.
+            registered_model_name: also register it as the next version of this model.
+        """
+        return log_model(
+            self,
+            run_id,
+            model,
+            artifact_path,
+            flavor=flavor,
+            input_example=input_example,
+            signature=signature,
+            requirements=requirements,
+            registered_model_name=registered_model_name,
+            flavor_options=flavor_options,
+        )
+
+    def load_model(self, model_uri: str, *, native: bool = False) -> Any:
+        """Load a model from ``runs:/``, ``models:/`` (version, stage, ``latest``, ``@alias``),
+        an artifact URI or a local path. Every file's sha256 is verified before anything is
+        deserialised. Returns a :class:`~mlcore.flavors.LoadedModel` with a generic
+        ``predict``, or the framework's own object with ``native=True``."""
+        model = load_model_uri(self, model_uri)
+        return model.native if native else model
 
     # -- lifetime --------------------------------------------------------------------------------
     def close(self) -> None:

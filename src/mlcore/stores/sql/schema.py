@@ -29,6 +29,7 @@ from sqlalchemy import (
     Column,
     Double,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
@@ -40,7 +41,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import mysql
 
 #: The Alembic revision this code reads and writes; a test checks it is the script head.
-SCHEMA_REVISION = "0001_initial"
+SCHEMA_REVISION = "0002_registry_artifacts"
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -199,6 +200,176 @@ artifact_files = Table(
     Column("size", BigInteger),
     Column("sha256", String(64)),
     Column("created", BigInteger, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+# -- model registry (revision 0002) ---------------------------------------------------------------
+registered_models = Table(
+    "registered_models",
+    metadata,
+    Column("model_pk", BigId, primary_key=True, autoincrement=True),
+    Column("name", String(256), nullable=False, unique=True),
+    Column("description", LongText),
+    Column("creation_time", BigInteger, nullable=False),
+    Column("last_update_time", BigInteger, nullable=False),
+)
+
+
+def _model_pk(primary_key: bool = True) -> Column[int]:
+    return Column(
+        "model_pk",
+        BigId,
+        ForeignKey("registered_models.model_pk", ondelete="CASCADE"),
+        primary_key=primary_key,
+        nullable=False,
+        autoincrement=False,
+    )
+
+
+registered_model_tags = Table(
+    "registered_model_tags",
+    metadata,
+    _model_pk(),
+    Column("key", String(250), primary_key=True),
+    Column("value", LongText, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+model_versions = Table(
+    "model_versions",
+    metadata,
+    _model_pk(),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("source", String(2048), nullable=False),
+    Column("run_id", String(32)),  # the external id: a version outlives a purged run
+    Column("status", String(32), nullable=False),
+    Column("stage", String(20), nullable=False),
+    Column("description", LongText),
+    Column("manifest_sha256", String(64)),
+    Column("user", String(256)),
+    Column("creation_time", BigInteger, nullable=False),
+    Column("last_update_time", BigInteger, nullable=False),
+    Index("ix_model_versions_run_id", "run_id"),
+    Index("ix_model_versions_model_pk_stage", "model_pk", "stage"),
+    sqlite_with_rowid=False,
+)
+
+
+def _version_fk(table: str) -> ForeignKeyConstraint:
+    return ForeignKeyConstraint(
+        ["model_pk", "version"],
+        ["model_versions.model_pk", "model_versions.version"],
+        name=f"fk_{table}_model_pk_model_versions",
+        ondelete="CASCADE",
+    )
+
+
+model_version_tags = Table(
+    "model_version_tags",
+    metadata,
+    Column("model_pk", BigId, primary_key=True, autoincrement=False),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("key", String(250), primary_key=True),
+    Column("value", LongText, nullable=False),
+    _version_fk("model_version_tags"),
+    sqlite_with_rowid=False,
+)
+
+model_aliases = Table(
+    "model_aliases",
+    metadata,
+    Column("model_pk", BigId, primary_key=True, autoincrement=False),
+    Column("alias", String(255), primary_key=True),
+    Column("version", Integer, nullable=False),
+    _version_fk("model_aliases"),
+    sqlite_with_rowid=False,
+)
+
+# -- versioned artifacts (revision 0002) -----------------------------------------------------------
+artifact_collections = Table(
+    "artifact_collections",
+    metadata,
+    Column("collection_pk", BigId, primary_key=True, autoincrement=True),
+    Column("name", String(128), nullable=False, unique=True),
+    Column("type", String(64), nullable=False),
+    Column("creation_time", BigInteger, nullable=False),
+    Column("last_update_time", BigInteger, nullable=False),
+)
+
+
+def _collection_pk() -> Column[int]:
+    return Column(
+        "collection_pk",
+        BigId,
+        ForeignKey("artifact_collections.collection_pk", ondelete="CASCADE"),
+        primary_key=True,
+        nullable=False,
+        autoincrement=False,
+    )
+
+
+artifact_versions = Table(
+    "artifact_versions",
+    metadata,
+    _collection_pk(),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("digest", String(64), nullable=False),
+    Column("description", LongText),
+    Column("metadata", LongText, nullable=False),
+    Column("producer_run_id", String(32)),
+    Column("size", BigInteger, nullable=False),
+    Column("file_count", Integer, nullable=False),
+    Column("creation_time", BigInteger, nullable=False),
+    Index("ix_artifact_versions_digest", "collection_pk", "digest", unique=True),
+    Index("ix_artifact_versions_producer_run_id", "producer_run_id"),
+    sqlite_with_rowid=False,
+)
+
+
+def _artifact_version_fk(table: str) -> ForeignKeyConstraint:
+    return ForeignKeyConstraint(
+        ["collection_pk", "version"],
+        ["artifact_versions.collection_pk", "artifact_versions.version"],
+        name=f"fk_{table}_collection_pk_artifact_versions",
+        ondelete="CASCADE",
+    )
+
+
+artifact_version_files = Table(
+    "artifact_version_files",
+    metadata,
+    Column("collection_pk", BigId, primary_key=True, autoincrement=False),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("path", String(1024), primary_key=True),
+    Column("sha256", String(64)),
+    Column("size", BigInteger),
+    Column("ref", String(2048)),
+    _artifact_version_fk("artifact_version_files"),
+    sqlite_with_rowid=False,
+)
+
+artifact_aliases = Table(
+    "artifact_aliases",
+    metadata,
+    Column("collection_pk", BigId, primary_key=True, autoincrement=False),
+    Column("alias", String(255), primary_key=True),
+    Column("version", Integer, nullable=False),
+    _artifact_version_fk("artifact_aliases"),
+    sqlite_with_rowid=False,
+)
+
+# which runs produced ("produced": logged it, also when the content already existed) and
+# used ("used") each version: the edges of the lineage graph
+artifact_links = Table(
+    "artifact_links",
+    metadata,
+    Column("collection_pk", BigId, primary_key=True, autoincrement=False),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("run_id", String(32), primary_key=True),
+    Column("relation", String(16), primary_key=True),
+    Column("link_time", BigInteger, nullable=False),
+    Index("ix_artifact_links_run_id", "run_id"),
+    _artifact_version_fk("artifact_links"),
     sqlite_with_rowid=False,
 )
 

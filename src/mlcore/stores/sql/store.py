@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
 import time
@@ -25,8 +24,10 @@ from mlcore.errors import (
 from mlcore.filters import Expr, OrderBy
 from mlcore.stores.base import MetadataStore, MetricPoint
 from mlcore.stores.sql import metric_ops, migrate
+from mlcore.stores.sql.artifact_version_ops import SqlArtifactVersionOps
 from mlcore.stores.sql.engine import Transactions, create_sql_engine, is_sqlite_memory
-from mlcore.stores.sql.filter_sql import apply_order, compile_filter
+from mlcore.stores.sql.filter_sql import apply_order, compile_filter, run_target
+from mlcore.stores.sql.registry_ops import SqlRegistryOps
 from mlcore.stores.sql.rows import (
     RUN_COLUMNS,
     chunked,
@@ -55,14 +56,7 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-def default_user() -> str | None:
-    try:
-        return getpass.getuser()
-    except Exception:
-        return None
-
-
-class SqlStore(MetadataStore):
+class SqlStore(SqlRegistryOps, SqlArtifactVersionOps, MetadataStore):
     """Metadata in any SQLAlchemy database; the embedded default is SQLite in WAL mode.
 
     Args:
@@ -260,7 +254,7 @@ class SqlStore(MetadataStore):
                         status="RUNNING",
                         start_time=start_time,
                         parent_run_id=parent_run_id,
-                        user=user if user is not None else default_user(),
+                        user=user if user is not None else _config.current_user(),
                         artifact_uri=join_uri(experiment.artifact_location, new_id),
                         lifecycle_stage="active",
                         alive_until=alive_until,
@@ -431,9 +425,10 @@ class SqlStore(MetadataStore):
                     runs.c.experiment_id.not_in(active_experiments),
                 )
             )
+        target = run_target(now)
         if expr is not None:
-            query = query.where(compile_filter(expr, now))
-        query = apply_order(query, order_by, now).limit(max_results + 1).offset(offset)
+            query = query.where(compile_filter(expr, target))
+        query = apply_order(query, order_by, target).limit(max_results + 1).offset(offset)
 
         def read(conn: Connection) -> tuple[list[Run], bool]:
             rows = conn.execute(query).all()

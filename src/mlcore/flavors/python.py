@@ -1,0 +1,42 @@
+"""The ``python`` flavor: any object with ``predict`` or any callable, saved with cloudpickle.
+
+The catch-all (checked last): custom model classes, pre/post-processing wrappers, functions.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from mlcore.flavors.base import Flavor
+
+MODEL_FILE = "python_model.pkl"
+
+
+class PythonFlavor(Flavor):
+    name = "python"
+    framework = None
+    priority = 1000
+
+    @classmethod
+    def can_save(cls, obj: Any) -> bool:
+        return callable(getattr(obj, "predict", None)) or callable(obj)
+
+    def save(self, obj: Any, directory: str, **options: Any) -> dict[str, Any]:
+        import cloudpickle
+
+        with open(os.path.join(directory, MODEL_FILE), "wb") as handle:
+            cloudpickle.dump(obj, handle, protocol=5)
+        has_predict = callable(getattr(obj, "predict", None))
+        return {"file": MODEL_FILE, "call": "predict" if has_predict else "call"}
+
+    def load(self, directory: str, options: dict[str, Any]) -> Any:
+        import cloudpickle
+
+        with open(os.path.join(directory, options.get("file", MODEL_FILE)), "rb") as handle:
+            return cloudpickle.load(handle)
+
+    def predict(self, native: Any, data: Any, options: dict[str, Any]) -> Any:
+        if options.get("call") == "call" or not callable(getattr(native, "predict", None)):
+            return native(data)
+        return native.predict(data)

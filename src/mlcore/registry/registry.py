@@ -1,0 +1,271 @@
+"""``Registry``: the model registry client — registered models, versions, stages, aliases.
+
+It shares the metadata store of a :class:`~mlcore.Tracker` (the default one unless told
+otherwise). Version sources are validated: ``runs:/<run>/<path>`` must point at a logged
+model, and any other URI must lie inside one of the store's artifact roots, so a registry
+entry can never make a server read ``file:///etc`` or another tenant's bucket.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from mlcore.errors import InvalidInputError, NotFoundError
+from mlcore.flavors.spec import MANIFEST
+from mlcore.registry.model_uris import ModelRef, parse_model_ref, parse_models_uri
+from mlcore.stores.registry_api import ModelPage
+from mlcore.uris import join_uri, parse_runs_uri, uri_scheme, validate_artifact_path
+
+if TYPE_CHECKING:
+    from mlcore.flavors import LoadedModel
+    from mlcore.tracking import Tracker
+    from mlcore.types import ModelVersion, RegisteredModel
+
+__all__ = ["Registry"]
+
+
+class Registry:
+    """Model registry over a tracker's store.
+
+    Args:
+        tracking_uri: store to use (default: the fluent API's default tracker's).
+        tracker: an existing Tracker to share.
+    """
+
+    def __init__(self, tracking_uri: str | None = None, *, tracker: Tracker | None = None) -> None:
+        if tracker is None and tracking_uri is None:
+            from mlcore._defaults import default_tracker
+
+            tracker = default_tracker()
+        if tracker is None:
+            from mlcore.tracking import Tracker
+
+            tracker = Tracker(tracking_uri)
+        self.tracker = tracker
+        self.store = tracker.store
+
+    def __repr__(self) -> str:
+        return f"Registry({self.store.display_name!r})"
+
+    # -- registered models ---------------------------------------------------------------------
+    def create_model(
+        self, name: str, description: str | None = None, tags: Mapping[str, Any] | None = None
+    ) -> RegisteredModel:
+        """Create a registered model; AlreadyExistsError if the name is taken."""
+        return self.store.create_registered_model(name, description=description, tags=tags)
+
+    def get_model(self, name: str) -> RegisteredModel:
+        return self.store.get_registered_model(name)
+
+    def rename_model(self, name: str, new_name: str) -> RegisteredModel:
+        return self.store.rename_registered_model(name, new_name)
+
+    def update_model(self, name: str, *, description: str | None) -> RegisteredModel:
+        return self.store.update_registered_model(name, description=description)
+
+    def delete_model(self, name: str) -> None:
+        """Delete a registered model and all its versions."""
+        self.store.delete_registered_model(name)
+
+    def set_model_tag(self, name: str, key: str, value: Any) -> None:
+        self.store.set_registered_model_tag(name, key, value)
+
+    def delete_model_tag(self, name: str, key: str) -> None:
+        self.store.delete_registered_model_tag(name, key)
+
+    def search_models(
+        self,
+        filter: str | None = None,
+        order_by: Sequence[str] | str | None = None,
+        max_results: int = 100,
+        page_token: str | None = None,
+    ) -> ModelPage:
+        """Registered models matching ``filter``, e.g. ``"name LIKE 'credit%' AND
+        tags.team = 'risk'"``."""
+        return self.store.search_registered_models(
+            filter, order_by, max_results=max_results, page_token=page_token
+        )
+
+    # -- versions --------------------------------------------------------------------------------
+    def create_version(
+        self,
+        name: str,
+        source: str,
+        run_id: str | None = None,
+        tags: Mapping[str, Any] | None = None,
+        description: str | None = None,
+    ) -> ModelVersion:
+        """Register the model at ``source`` (``runs:/<run id>/<path>``, ``models:/...`` or a
+        URI inside the store's artifact roots) as the next version of ``name`` (created if
+        missing). Numbers are unique and gap-free, even with concurrent writers.
+
+        Raises:
+            InvalidInputError: the source is outside the artifact roots or holds no model.
+            NotFoundError: the source run or model does not exist.
+        """
+        from mlcore._config import current_user
+
+        source, source_run, manifest = self._validated_source(source)
+        return self.store.create_model_version(
+            name,
+            source,
+            run_id=run_id or source_run,
+            tags=tags,
+            description=description,
+            manifest_sha256=manifest,
+            user=current_user(),
+        )
+
+    def get_version(self, name: str, version: int | str) -> ModelVersion:
+        """``version``: a number, ``"@alias"``, a stage (``"Production"``) or ``"latest"``."""
+        return self.resolve_ref(parse_model_ref(name, version))
+
+    def resolve(self, uri: str) -> ModelVersion:
+        """The model version a ``models:/`` URI names."""
+        return self.resolve_ref(parse_models_uri(uri))
+
+    def resolve_ref(self, ref: ModelRef) -> ModelVersion:
+        if ref.version is not None:
+            return self.store.get_model_version(ref.name, ref.version)
+        if ref.alias is not None:
+            return self.store.get_model_version_by_alias(ref.name, ref.alias)
+        if ref.latest:
+            versions = self.store.search_model_versions(
+                f"name = '{_quote(ref.name)}'", ["version DESC"], max_results=1
+            )
+        else:
+            versions = self.store.search_model_versions(
+                f"name = '{_quote(ref.name)}' AND stage = '{ref.stage}'",
+                ["version DESC"],
+                max_results=1,
+            )
+        if not versions:
+            self.store.get_registered_model(ref.name)  # NotFoundError for an unknown model
+            what = "no versions" if ref.latest else f"no version in stage {ref.stage}"
+            raise NotFoundError(f"model {ref.name!r} has {what}")
+        version: ModelVersion = versions[0]
+        return version
+
+    def update_version(
+        self, name: str, version: int | str, *, description: str | None
+    ) -> ModelVersion:
+        return self.store.update_model_version(name, version, description=description)
+
+    def delete_version(self, name: str, version: int | str) -> None:
+        self.store.delete_model_version(name, version)
+
+    def transition_stage(
+        self, name: str, version: int | str, stage: str, archive_existing: bool = False
+    ) -> ModelVersion:
+        """Move a version to None/Staging/Production/Archived; ``archive_existing`` archives
+        the versions already in that stage."""
+        return self.store.transition_model_version_stage(
+            name, version, stage, archive_existing=archive_existing
+        )
+
+    def set_alias(self, name: str, alias: str, version: int | str) -> None:
+        """Point ``models:/<name>@<alias>`` at ``version``."""
+        self.store.set_model_alias(name, alias, version)
+
+    def delete_alias(self, name: str, alias: str) -> None:
+        self.store.delete_model_alias(name, alias)
+
+    def set_version_tag(self, name: str, version: int | str, key: str, value: Any) -> None:
+        self.store.set_model_version_tag(name, version, key, value)
+
+    def delete_version_tag(self, name: str, version: int | str, key: str) -> None:
+        self.store.delete_model_version_tag(name, version, key)
+
+    def get_latest_versions(
+        self, name: str, stages: Sequence[str] | None = None
+    ) -> list[ModelVersion]:
+        """The newest version in each stage (or in ``stages``)."""
+        return self.store.get_latest_versions(name, stages)
+
+    def search_versions(
+        self,
+        filter: str | None = None,
+        order_by: Sequence[str] | str | None = None,
+        max_results: int = 1000,
+        page_token: str | None = None,
+    ) -> ModelPage:
+        """Versions matching ``filter``, e.g. ``"name = 'credit' AND stage = 'Production'"``."""
+        return self.store.search_model_versions(
+            filter, order_by, max_results=max_results, page_token=page_token
+        )
+
+    def load_model(self, name_or_uri: str, version: int | str | None = None) -> LoadedModel:
+        """Load a registered model: ``load_model("credit", "@champion")`` or a URI."""
+        uri = name_or_uri if version is None else str(parse_model_ref(name_or_uri, version))
+        model: LoadedModel = self.tracker.load_model(uri)
+        return model
+
+    # MLflow's names, for users moving over.
+    create_registered_model = create_model
+    get_registered_model = get_model
+    create_model_version = create_version
+    get_model_version = get_version
+    transition_model_version_stage = transition_stage
+    set_registered_model_alias = set_alias
+    set_model_version_tag = set_version_tag
+
+    def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
+        return self.store.get_model_version_by_alias(name, alias)
+
+    # -- source validation -----------------------------------------------------------------------
+    def _validated_source(self, source: str) -> tuple[str, str | None, str | None]:
+        """``(source, run id, manifest sha256)`` for a source that may be registered."""
+        if not isinstance(source, str) or not source.strip():
+            raise InvalidInputError("a model version needs a source URI", field="source")
+        if source.startswith("models:/"):
+            version = self.resolve(source)
+            return version.source, version.run_id, version.manifest_sha256
+        if source.startswith("runs:/"):
+            parsed = parse_runs_uri(source)
+            self.store.get_run(parsed.run_id)
+            manifest_path = join_uri(parsed.path, MANIFEST) if parsed.path else MANIFEST
+            record = self.store.artifact_records(parsed.run_id, manifest_path).get(manifest_path)
+            if record is None:
+                raise InvalidInputError(
+                    f"no mlcore model at {source} (log one there with log_model first)",
+                    field="source",
+                )
+            normal = (
+                f"runs:/{parsed.run_id}/{parsed.path}"
+                if parsed.path
+                else (f"runs:/{parsed.run_id}")
+            )
+            return normal, parsed.run_id, record.sha256
+        return self._source_in_roots(source)
+
+    def _source_in_roots(self, source: str) -> tuple[str, str | None, str | None]:
+        from mlcore.artifacts import resolve_artifact_store
+
+        if uri_scheme(source) in ("", "runs", "models"):
+            raise InvalidInputError(
+                f"model source {source!r} must be runs:/..., models:/... or a URI in the "
+                "store's artifact roots; local paths are not accepted",
+                field="source",
+            )
+        roots = {self.store.default_artifact_root.rstrip("/")}
+        roots.update(e.artifact_location.rstrip("/") for e in self.store.search_experiments("all"))
+        for root in sorted(roots, key=len, reverse=True):
+            if source == root or source.startswith(root + "/"):
+                relative = validate_artifact_path(source[len(root) :].lstrip("/"))
+                artifacts = resolve_artifact_store(root)
+                manifest_path = join_uri(relative, MANIFEST) if relative else MANIFEST
+                if not artifacts.exists(manifest_path):
+                    raise InvalidInputError(f"no mlcore model at {source}", field="source")
+                manifest = hashlib.sha256(artifacts.get_bytes(manifest_path)).hexdigest()
+                return join_uri(root, relative), None, manifest
+        raise InvalidInputError(
+            f"model source {source!r} lies outside the store's artifact roots; register "
+            "models logged to this store (runs:/...) or stored under its artifact roots",
+            field="source",
+        )
+
+
+def _quote(text: str) -> str:
+    return text.replace("'", "''")

@@ -1,0 +1,204 @@
+"""The versioned-artifact half of ``MetadataStore`` (W&B Artifacts): ``name:vN``
+collections, their files, aliases, and which runs produced and used them.
+
+The bytes live in the artifact store, content-addressed by sha256; the metadata store keeps
+the manifest of each version. A version's ``digest`` (the hash of its manifest) makes logging
+identical content return the existing version instead of a new one.
+"""
+
+from __future__ import annotations
+
+import abc
+import re
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any, final
+
+from mlcore.errors import InvalidInputError
+from mlcore.uris import validate_artifact_path
+
+if TYPE_CHECKING:
+    from mlcore.types import ArtifactFile, ArtifactVersion
+
+__all__ = ["ArtifactVersionMethods", "check_artifact_name", "parse_artifact_ref"]
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
+_TYPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
+_VERSION_REF = re.compile(r"^v(\d+)$")
+
+
+def check_artifact_name(name: object, what: str = "artifact name") -> str:
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise InvalidInputError(
+            f"{what} must be 1-128 letters, digits, '_', '-' or '.', starting with a letter or "
+            f"digit, got {name!r}",
+            field="name",
+        )
+    return name
+
+
+def parse_artifact_ref(ref: str) -> tuple[str, str]:
+    """``"name:v3"`` / ``"name:latest"`` / ``"name:alias"`` / ``"name"`` -> (name, ref)."""
+    if not isinstance(ref, str):
+        raise InvalidInputError(f"artifact reference must be a string, got {ref!r}", field="ref")
+    text = ref.removeprefix("artifact:")
+    name, _, version = text.partition(":")
+    check_artifact_name(name)
+    version = version or "latest"
+    if not (_VERSION_REF.match(version) or version == "latest"):
+        from mlcore.stores.registry_api import check_alias
+
+        try:
+            check_alias(version)
+        except InvalidInputError:
+            raise InvalidInputError(
+                f"artifact reference {ref!r}: expected name:vN, name:latest or name:<alias>",
+                field="ref",
+            ) from None
+    return name, version
+
+
+class ArtifactVersionMethods(abc.ABC):
+    """Mixed into ``MetadataStore``."""
+
+    def _boundary(self) -> AbstractContextManager[None]:  # provided by MetadataStore
+        raise NotImplementedError
+
+    @final
+    def create_artifact_version(
+        self,
+        name: str,
+        type: str,
+        *,
+        digest: str,
+        files: Sequence[ArtifactFile],
+        description: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        producer_run_id: str | None = None,
+        aliases: Sequence[str] = (),
+    ) -> tuple[ArtifactVersion, bool]:
+        """Record a version; returns ``(version, created)``. Content already stored under this
+        name (same digest) returns the existing version with ``created=False`` (aliases are
+        still applied). The ``latest`` alias always names the newest version.
+
+        Raises:
+            InvalidInputError: the name exists with another type, or bad names/paths.
+        """
+        from mlcore.stores.base import _config_json, check_run_id
+        from mlcore.stores.registry_api import check_alias
+
+        name = check_artifact_name(name)
+        if not isinstance(type, str) or not _TYPE.match(type):
+            raise InvalidInputError(
+                f"artifact type must be a short name, got {type!r}", field="type"
+            )
+        if not isinstance(digest, str) or not re.fullmatch(r"[0-9a-f]{64}", digest):
+            raise InvalidInputError("digest must be a sha256 hex digest", field="digest")
+        for file in files:
+            validate_artifact_path(file.path, allow_root=False)
+        clean_aliases = [check_alias(a) for a in aliases]
+        _config_json(metadata or {})
+        if producer_run_id is not None:
+            check_run_id(producer_run_id)
+        with self._boundary():
+            return self._create_artifact_version(
+                name,
+                type,
+                digest,
+                list(files),
+                description,
+                dict(metadata or {}),
+                producer_run_id,
+                clean_aliases,
+            )
+
+    @final
+    def get_artifact_version(self, ref: str) -> ArtifactVersion:
+        """``name:vN``, ``name:latest``, ``name:<alias>``; NotFoundError when missing."""
+        name, version = parse_artifact_ref(ref)
+        with self._boundary():
+            return self._get_artifact_version(name, version)
+
+    @final
+    def list_artifact_versions(self, name: str) -> list[ArtifactVersion]:
+        """Every version of ``name``, oldest first (NotFoundError for an unknown name)."""
+        name = check_artifact_name(name)
+        with self._boundary():
+            return self._list_artifact_versions(name)
+
+    @final
+    def list_artifact_collections(self, type: str | None = None) -> list[ArtifactVersion]:
+        """The latest version of every artifact (of ``type``), by name."""
+        with self._boundary():
+            return self._list_artifact_collections(type)
+
+    @final
+    def set_artifact_alias(self, name: str, alias: str, version: int) -> None:
+        from mlcore.stores.registry_api import check_alias
+
+        name, alias = check_artifact_name(name), check_alias(alias)
+        with self._boundary():
+            self._set_artifact_alias(name, alias, int(version))
+
+    @final
+    def record_artifact_use(self, ref: str, run_id: str) -> ArtifactVersion:
+        """Record that ``run_id`` used the artifact version ``ref``; returns the version."""
+        from mlcore.stores.base import check_run_id
+
+        name, version = parse_artifact_ref(ref)
+        run_id = check_run_id(run_id)
+        with self._boundary():
+            return self._record_artifact_use(name, version, run_id)
+
+    @final
+    def artifact_runs(self, name: str, version: int) -> tuple[list[str], list[str]]:
+        """``(producers, consumers)``: run ids that logged and that used ``name:v<version>``."""
+        name = check_artifact_name(name)
+        with self._boundary():
+            return self._artifact_runs(name, int(version))
+
+    @final
+    def artifacts_of_run(self, run_id: str) -> tuple[list[ArtifactVersion], list[ArtifactVersion]]:
+        """``(produced, used)`` artifact versions of a run."""
+        from mlcore.stores.base import check_run_id
+
+        run_id = check_run_id(run_id)
+        with self._boundary():
+            return self._artifacts_of_run(run_id)
+
+    # -- what a backend implements ---------------------------------------------------------------
+    @abc.abstractmethod
+    def _create_artifact_version(
+        self,
+        name: str,
+        type: str,
+        digest: str,
+        files: list[ArtifactFile],
+        description: str | None,
+        metadata: dict[str, Any],
+        producer_run_id: str | None,
+        aliases: list[str],
+    ) -> tuple[ArtifactVersion, bool]: ...
+
+    @abc.abstractmethod
+    def _get_artifact_version(self, name: str, version: str) -> ArtifactVersion: ...
+
+    @abc.abstractmethod
+    def _list_artifact_versions(self, name: str) -> list[ArtifactVersion]: ...
+
+    @abc.abstractmethod
+    def _list_artifact_collections(self, type: str | None) -> list[ArtifactVersion]: ...
+
+    @abc.abstractmethod
+    def _set_artifact_alias(self, name: str, alias: str, version: int) -> None: ...
+
+    @abc.abstractmethod
+    def _record_artifact_use(self, name: str, version: str, run_id: str) -> ArtifactVersion: ...
+
+    @abc.abstractmethod
+    def _artifact_runs(self, name: str, version: int) -> tuple[list[str], list[str]]: ...
+
+    @abc.abstractmethod
+    def _artifacts_of_run(
+        self, run_id: str
+    ) -> tuple[list[ArtifactVersion], list[ArtifactVersion]]: ...

@@ -1,0 +1,195 @@
+"""The Registry client: source validation, version references, concurrency."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import mlcore
+from mlcore import Registry, Tracker
+from mlcore.errors import InvalidInputError, NotFoundError
+from mlcore.registry import parse_models_uri
+from mlcore.types import ModelStage
+
+
+class Doubler:
+    def predict(self, data: object) -> object:
+        return [2 * x for x in data]  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def tracker(tmp_path: Path) -> Tracker:
+    tracker = Tracker(str(tmp_path / "store"))
+    yield tracker
+    tracker.close()
+
+
+@pytest.fixture
+def logged(tracker: Tracker) -> str:
+    run = tracker.create_run("exp")
+    return tracker.log_model(run.info.run_id, Doubler(), "model").model_uri
+
+
+def test_register_and_resolve(tracker: Tracker, logged: str) -> None:
+    registry = Registry(tracker=tracker)
+    v1 = registry.create_version("doubler", logged, description="first")
+    v2 = registry.create_version("doubler", logged)
+    assert (v1.version, v2.version) == (1, 2)
+    assert v1.run_id == logged.split("/")[1]
+    assert v1.manifest_sha256 is not None
+    assert v1.user is not None
+    registry.transition_stage("doubler", 1, "Production")
+    registry.set_alias("doubler", "champion", 2)
+    assert registry.get_version("doubler", 1).version == 1
+    assert registry.get_version("doubler", "2").version == 2
+    assert registry.get_version("doubler", "@champion").version == 2
+    assert registry.get_version("doubler", "production").version == 1
+    assert registry.get_version("doubler", "latest").version == 2
+    assert registry.resolve("models:/doubler@champion").version == 2
+    assert registry.load_model("doubler", "@champion").predict([1, 2]) == [2, 4]
+    with pytest.raises(NotFoundError, match="no version in stage Staging"):
+        registry.get_version("doubler", "Staging")
+    with pytest.raises(InvalidInputError, match="unknown stage"):
+        registry.get_version("doubler", "Prod")
+    # MLflow's names work for users moving over
+    registry.transition_model_version_stage("doubler", 2, "Staging")
+    registry.set_model_version_tag("doubler", 2, "k", "v")
+    assert registry.get_model_version_by_alias("doubler", "champion").tags == {"k": "v"}
+    latest = registry.get_latest_versions("doubler")
+    assert [(v.stage, v.version) for v in latest] == [
+        (ModelStage.STAGING, 2),
+        (ModelStage.PRODUCTION, 1),
+    ]
+    assert [m.name for m in registry.search_models("name LIKE 'doub%'")] == ["doubler"]
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "/etc",
+        "file:///etc",
+        "file:///etc/passwd",
+        "../../etc",
+        "",
+        "s3://someone-elses-bucket/model",
+        "http://evil.example/model",
+        "relative/path",
+        "runs:/" + "0" * 32 + "/model",
+        "runs:/nothex/model",
+    ],
+)
+def test_sources_outside_the_store_are_refused(tracker: Tracker, logged: str, source: str) -> None:
+    registry = Registry(tracker=tracker)
+    with pytest.raises((InvalidInputError, NotFoundError)):
+        registry.create_version("m", source)
+    assert list(registry.search_models()) == []
+
+
+def test_traversal_out_of_an_artifact_root_is_refused(tracker: Tracker, logged: str) -> None:
+    registry = Registry(tracker=tracker)
+    run_id = logged.split("/")[1]
+    root = tracker.get_run(run_id).info.artifact_uri.rsplit("/", 2)[0]
+    for source in (
+        f"{root}/../../etc",
+        f"{root}/1/%2e%2e/%2e%2e/x",
+        f"{root}/1/{run_id}/..",
+        f"runs:/{run_id}/../../etc",
+        f"runs:/{run_id}/missing",
+    ):
+        with pytest.raises(InvalidInputError):
+            registry.create_version("m", source)
+    inside = registry.create_version("m", f"{root}/1/{run_id}/model")
+    assert inside.source.endswith(f"/{run_id}/model")
+    assert registry.load_model("models:/m/1").predict([3]) == [6]
+
+
+def test_a_registered_model_name_is_checked_before_logging(tracker: Tracker) -> None:
+    run = tracker.create_run("exp")
+    with pytest.raises(InvalidInputError, match="model name"):
+        tracker.log_model(run.info.run_id, Doubler(), "model", registered_model_name="a/b")
+    assert tracker.list_artifacts(run.info.run_id) == []
+
+
+def test_models_uris() -> None:
+    assert parse_models_uri("models:/m/3").version == 3
+    assert parse_models_uri("models:/m@champ").alias == "champ"
+    assert parse_models_uri("models:/m/production").stage == "Production"
+    assert parse_models_uri("models:/m/latest").latest
+    for bad in (
+        "models:/",
+        "models:/m",
+        "models:/m/3/x",
+        "models:/m/0",
+        "models:/m@latest",
+        "runs:/x",
+    ):
+        with pytest.raises(InvalidInputError):
+            parse_models_uri(bad)
+
+
+def test_concurrent_registration_is_unique_and_gap_free(
+    tmp_path: Path, logged: str, tracker: Tracker
+) -> None:
+    code = textwrap.dedent(
+        f"""
+        import mlcore
+        registry = mlcore.Registry({str(tmp_path / "store")!r})
+        for _ in range(10):
+            registry.create_version("shared", {logged!r})
+        """
+    )
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", code], env=dict(os.environ), stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(4)
+    ]
+    for process in processes:
+        _, stderr = process.communicate(timeout=120)
+        assert process.returncode == 0, stderr
+    numbers = [v.version for v in Registry(tracker=tracker).search_versions("name = 'shared'")]
+    assert sorted(numbers) == list(range(1, 41))
+
+
+@pytest.mark.postgres
+def test_concurrent_registration_on_postgres(pg_url: str, tmp_path: Path) -> None:
+    tracker = Tracker(pg_url, artifact_uri=str(tmp_path / "art"))
+    run = tracker.create_run("exp")
+    uri = tracker.log_model(run.info.run_id, Doubler(), "model").model_uri
+    code = textwrap.dedent(
+        f"""
+        import mlcore
+        registry = mlcore.Registry({pg_url!r})
+        for _ in range(10):
+            registry.create_version("shared", {uri!r})
+        """
+    )
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", code], env=dict(os.environ), stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(4)
+    ]
+    for process in processes:
+        _, stderr = process.communicate(timeout=120)
+        assert process.returncode == 0, stderr
+    numbers = [v.version for v in Registry(tracker=tracker).search_versions("name = 'shared'")]
+    assert sorted(numbers) == list(range(1, 41))
+    tracker.close()
+
+
+def test_fluent_register_model(tmp_path: Path) -> None:
+    mlcore.set_tracking_uri(str(tmp_path / "fluent"))
+    with mlcore.start_run():
+        info = mlcore.log_model(Doubler(), "model")
+    version = mlcore.register_model(
+        info.model_uri, "credit-scoring-production", tags={"team": "risk"}
+    )
+    assert version.version == 1
+    assert version.tags == {"team": "risk"}
+    assert mlcore.load_model("models:/credit-scoring-production/1").predict([5]) == [10]
