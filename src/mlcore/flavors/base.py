@@ -9,6 +9,7 @@ framework-specific. Flavors import their framework inside methods, never at modu
 from __future__ import annotations
 
 import abc
+import functools
 import importlib.metadata
 from typing import Any, ClassVar
 
@@ -69,15 +70,21 @@ class Flavor(abc.ABC):
     @classmethod
     def requirements(cls) -> list[str]:
         """Pinned pip requirements, read from installed metadata (no subprocess)."""
-        pinned = []
-        for package in (cls.framework, *cls.extra_requirements, "cloudpickle"):
-            if package is None:
-                continue
-            try:
-                pinned.append(pin(package, importlib.metadata.version(package)))
-            except importlib.metadata.PackageNotFoundError:
-                continue
-        return sorted(set(pinned))
+        packages = (cls.framework, *cls.extra_requirements, "cloudpickle")
+        return sorted({p for p in map(installed_pin, packages) if p is not None})
+
+
+@functools.lru_cache(maxsize=256)
+def installed_pin(package: str | None) -> str | None:
+    """``package==version`` of the installed distribution (cached: reading distribution
+    metadata costs a millisecond a package, and installed versions do not change under a
+    running process)."""
+    if package is None:
+        return None
+    try:
+        return pin(package, importlib.metadata.version(package))
+    except importlib.metadata.PackageNotFoundError:
+        return None
 
 
 def pin(package: str, version: str) -> str:

@@ -44,14 +44,16 @@ class ModelSpec(BaseModel):
         import yaml
 
         data = self.model_dump(mode="json", exclude_none=True)
-        return yaml.safe_dump(data, sort_keys=False, allow_unicode=True).encode()
+        dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml when present
+        text = yaml.dump(data, Dumper=dumper, sort_keys=False, allow_unicode=True)
+        return str(text).encode()
 
     @classmethod
     def from_yaml(cls, data: bytes, where: str) -> ModelSpec:
         import yaml
 
         try:
-            raw = yaml.safe_load(data)
+            raw = yaml.load(data, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
             spec = cls.model_validate(raw)
         except (yaml.YAMLError, ValidationError, TypeError) as exc:
             raise IntegrityError(

@@ -224,8 +224,8 @@ class Registry:
             return version.source, version.run_id, version.manifest_sha256
         if source.startswith("runs:/"):
             parsed = parse_runs_uri(source)
-            self.store.get_run(parsed.run_id)
             manifest_path = join_uri(parsed.path, MANIFEST) if parsed.path else MANIFEST
+            # NotFoundError for an unknown run, else the manifest's record (if a model is there)
             record = self.store.artifact_records(parsed.run_id, manifest_path).get(manifest_path)
             if record is None:
                 raise InvalidInputError(

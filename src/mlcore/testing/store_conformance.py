@@ -515,3 +515,15 @@ class StoreConformance:
         ]
         assert len(store.artifact_records(run_id)) == 3
         assert store.artifact_records(run_id, "model_card.md")["model_card.md"].sha256 == "c" * 64
+        # LIKE wildcards in a prefix are literal characters
+        store.record_artifacts(
+            run_id,
+            [
+                FileInfo(path="a_b/x", size=1, sha256="d" * 64),
+                FileInfo(path="aXb/y", size=1, sha256="e" * 64),
+                FileInfo(path="100%/z", size=1, sha256="f" * 64),
+                FileInfo(path="1000/w", size=1, sha256="f" * 64),
+            ],
+        )
+        assert list(store.artifact_records(run_id, "a_b")) == ["a_b/x"]
+        assert list(store.artifact_records(run_id, "100%")) == ["100%/z"]

@@ -9,6 +9,7 @@ every file and only then lets the flavor deserialise.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -30,6 +31,7 @@ from mlcore.flavors import (
     save_model,
 )
 from mlcore.flavors.spec import MANIFEST
+from mlcore.types import FileInfo, build
 from mlcore.uris import file_uri_to_path, join_uri, parse_runs_uri, uri_scheme
 
 if TYPE_CHECKING:
@@ -90,23 +92,52 @@ def log_model(
         check_model_name(registered_model_name)  # refuse before anything is written
     tracker.get_run(run_id)  # NotFoundError before any work
     chosen = _flavor(model, flavor)
-    staging = tempfile.mkdtemp(prefix="mlcore-log-model-")
-    try:
-        local = os.path.join(staging, "model")
-        spec = save_model(
-            model,
-            local,
-            flavor=chosen,
-            input_example=input_example,
-            signature=signature,
-            requirements=requirements,
-            run_id=run_id,
-            artifact_path=path,
-            flavor_kwargs=flavor_options,
+    options: dict[str, Any] = {
+        "flavor": chosen,
+        "input_example": input_example,
+        "signature": signature,
+        "requirements": requirements,
+        "run_id": run_id,
+        "artifact_path": path,
+        "flavor_kwargs": flavor_options,
+    }
+    artifacts = tracker.artifact_store(run_id)
+    root = getattr(artifacts, "root", None)
+    target = os.path.join(root, *path.split("/")) if isinstance(root, str) else None
+    if target is not None and not os.path.exists(target):
+        # a local store: save straight into place (save_model renames a complete directory
+        # into the target) and record the hashes the manifest already computed
+        spec = save_model(model, target, **options)
+        with open(os.path.join(target, MANIFEST), "rb") as handle:
+            manifest = hashlib.sha256(handle.read()).hexdigest()
+        sizes = {
+            name: os.path.getsize(os.path.join(target, *name.split("/")))
+            for name in [*spec.files, MANIFEST]
+        }
+        hashes = {**spec.files, MANIFEST: manifest}
+        tracker.store.record_artifacts(
+            run_id,
+            [
+                build(
+                    FileInfo,
+                    {
+                        "path": f"{path}/{name}",
+                        "is_dir": False,
+                        "size": sizes[name],
+                        "sha256": digest,
+                    },
+                )
+                for name, digest in hashes.items()
+            ],
         )
-        tracker.log_artifacts(run_id, local, path)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    else:
+        staging = tempfile.mkdtemp(prefix="mlcore-log-model-")
+        try:
+            local = os.path.join(staging, "model")
+            spec = save_model(model, local, **options)
+            tracker.log_artifacts(run_id, local, path)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     _remember(tracker, run_id, path, spec)
     model_uri = f"runs:/{run_id}/{path}"
     version = None

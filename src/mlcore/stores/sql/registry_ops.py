@@ -10,9 +10,21 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, and_, delete, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 
 from mlcore.errors import AlreadyExistsError, NotFoundError
@@ -53,6 +65,97 @@ def _versions_query() -> Any:
     )
 
 
+# The hot statements are built once: building SQLAlchemy expressions costs more than running
+# them on SQLite, and a reused statement object also hits the compiled cache directly.
+_MODEL_PK = select(registered_models.c.model_pk).where(
+    registered_models.c.name == bindparam("name")
+)
+_MODEL_PK_LOCKED = _MODEL_PK.with_for_update()
+_MAX_VERSION = select(func.max(model_versions.c.version)).where(
+    model_versions.c.model_pk == bindparam("model_pk")
+)
+_INSERT_VERSION = insert(model_versions)
+_INSERT_VERSION_TAGS = insert(model_version_tags)
+_TOUCH_MODEL = (
+    update(registered_models)
+    .where(registered_models.c.model_pk == bindparam("pk"))
+    .values(last_update_time=bindparam("now"))
+)
+_VERSION_ROW = _versions_query().where(
+    registered_models.c.name == bindparam("name"),
+    model_versions.c.version == bindparam("version"),
+)
+_VERSION_BY_ALIAS = (
+    select(*_version_columns())
+    .select_from(
+        model_aliases.join(
+            model_versions,
+            and_(
+                model_versions.c.model_pk == model_aliases.c.model_pk,
+                model_versions.c.version == model_aliases.c.version,
+            ),
+        ).join(registered_models, registered_models.c.model_pk == model_versions.c.model_pk)
+    )
+    .where(
+        registered_models.c.name == bindparam("name"), model_aliases.c.alias == bindparam("alias")
+    )
+)
+# a version's tags and aliases in one round trip: ("tag", key, value) and ("alias", name, "")
+_VERSION_EXTRAS = union_all(
+    select(
+        literal("tag").label("kind"),
+        model_version_tags.c.key.label("name"),
+        model_version_tags.c.value.label("value"),
+    ).where(
+        model_version_tags.c.model_pk == bindparam("model_pk"),
+        model_version_tags.c.version == bindparam("version"),
+    ),
+    select(
+        literal("alias").label("kind"),
+        model_aliases.c.alias.label("name"),
+        literal("").label("value"),
+    ).where(
+        model_aliases.c.model_pk == bindparam("model_pk"),
+        model_aliases.c.version == bindparam("version"),
+    ),
+)
+
+
+def _version_entity(row: Any, tags: dict[str, str], aliases: list[str]) -> ModelVersion:
+    return build(
+        ModelVersion,
+        {
+            "name": row.name,
+            "version": row.version,
+            "stage": _STAGES[row.stage],
+            "aliases": aliases,
+            "tags": tags,
+            "description": row.description,
+            "source": row.source,
+            "run_id": row.run_id,
+            "status": _STATUSES[row.status],
+            "manifest_sha256": row.manifest_sha256,
+            "creation_time": row.creation_time,
+            "last_update_time": row.last_update_time,
+            "user": row.user,
+        },
+    )
+
+
+def load_version(conn: Connection, row: Any) -> ModelVersion:
+    """One version row with its tags and aliases (two keyed lookups)."""
+    tags: dict[str, str] = {}
+    aliases: list[str] = []
+    for kind, name, value in conn.execute(
+        _VERSION_EXTRAS, {"model_pk": row.model_pk, "version": row.version}
+    ):
+        if kind == "tag":
+            tags[name] = value
+        else:
+            aliases.append(name)
+    return _version_entity(row, tags, sorted(aliases))
+
+
 def load_versions(conn: Connection, rows: Sequence[Any]) -> list[ModelVersion]:
     """Entities for version rows (selected with ``_versions_query``), with tags and aliases."""
     if not rows:
@@ -72,23 +175,8 @@ def load_versions(conn: Connection, rows: Sequence[Any]) -> list[ModelVersion]:
         ):
             aliases.setdefault((a.model_pk, a.version), []).append(a.alias)
     return [
-        build(
-            ModelVersion,
-            {
-                "name": r.name,
-                "version": r.version,
-                "stage": _STAGES[r.stage],
-                "aliases": aliases.get((r.model_pk, r.version), []),
-                "tags": tags.get((r.model_pk, r.version), {}),
-                "description": r.description,
-                "source": r.source,
-                "run_id": r.run_id,
-                "status": _STATUSES[r.status],
-                "manifest_sha256": r.manifest_sha256,
-                "creation_time": r.creation_time,
-                "last_update_time": r.last_update_time,
-                "user": r.user,
-            },
+        _version_entity(
+            r, tags.get((r.model_pk, r.version), {}), aliases.get((r.model_pk, r.version), [])
         )
         for r in rows
     ]
@@ -102,32 +190,21 @@ class SqlRegistryOps:
     # -- helpers ---------------------------------------------------------------------------------
     @staticmethod
     def _model_pk_of(conn: Connection, name: str, *, lock: bool = False) -> int:
-        query = select(registered_models.c.model_pk).where(registered_models.c.name == name)
-        if lock:
-            query = query.with_for_update()
-        pk = conn.execute(query).scalar()
+        pk = conn.execute(_MODEL_PK_LOCKED if lock else _MODEL_PK, {"name": name}).scalar()
         if pk is None:
             raise NotFoundError(f"registered model {name!r} not found")
         return int(pk)
 
-    @staticmethod
-    def _version_row(conn: Connection, name: str, version: int) -> Any:
-        row = conn.execute(
-            _versions_query().where(
-                registered_models.c.name == name, model_versions.c.version == version
-            )
-        ).first()
+    @classmethod
+    def _version_row(cls, conn: Connection, name: str, version: int) -> Any:
+        row = conn.execute(_VERSION_ROW, {"name": name, "version": version}).first()
         if row is None:
-            exists = conn.execute(
-                select(registered_models.c.model_pk).where(registered_models.c.name == name)
-            ).first()
-            if exists is None:
-                raise NotFoundError(f"registered model {name!r} not found")
+            cls._model_pk_of(conn, name)  # NotFoundError naming the model
             raise NotFoundError(f"model {name!r} has no version {version}")
         return row
 
     def _load_version(self, conn: Connection, name: str, version: int) -> ModelVersion:
-        return load_versions(conn, [self._version_row(conn, name, version)])[0]
+        return load_version(conn, self._version_row(conn, name, version))
 
     def _load_models(self, conn: Connection, rows: Sequence[Any]) -> list[RegisteredModel]:
         if not rows:
@@ -193,11 +270,7 @@ class SqlRegistryOps:
 
     @staticmethod
     def _touch_model(conn: Connection, model_pk: int) -> None:
-        conn.execute(
-            update(registered_models)
-            .where(registered_models.c.model_pk == model_pk)
-            .values(last_update_time=_now())
-        )
+        conn.execute(_TOUCH_MODEL, {"pk": model_pk, "now": _now()})
 
     # -- registered models -----------------------------------------------------------------------
     def _create_registered_model(
@@ -334,39 +407,32 @@ class SqlRegistryOps:
                 ["name"],
             )
             pk = self._model_pk_of(conn, name, lock=True)
-            number = (
-                conn.execute(
-                    select(func.max(model_versions.c.version)).where(
-                        model_versions.c.model_pk == pk
-                    )
-                ).scalar()
-                or 0
-            ) + 1
-            conn.execute(
-                insert(model_versions).values(
-                    model_pk=pk,
-                    version=number,
-                    source=source,
-                    run_id=run_id,
-                    status=ModelVersionStatus.READY.value,
-                    stage=ModelStage.NONE.value,
-                    description=description,
-                    manifest_sha256=manifest_sha256,
-                    user=user,
-                    creation_time=now,
-                    last_update_time=now,
-                )
-            )
+            number = (conn.execute(_MAX_VERSION, {"model_pk": pk}).scalar() or 0) + 1
+            values = {
+                "model_pk": pk,
+                "version": number,
+                "source": source,
+                "run_id": run_id,
+                "status": ModelVersionStatus.READY.value,
+                "stage": ModelStage.NONE.value,
+                "description": description,
+                "manifest_sha256": manifest_sha256,
+                "user": user,
+                "creation_time": now,
+                "last_update_time": now,
+            }
+            conn.execute(_INSERT_VERSION, values)
             if tags:
                 conn.execute(
-                    insert(model_version_tags),
+                    _INSERT_VERSION_TAGS,
                     [
                         {"model_pk": pk, "version": number, "key": k, "value": v}
                         for k, v in tags.items()
                     ],
                 )
             self._touch_model(conn, pk)
-            return self._load_version(conn, name, number)
+            # a new version holds exactly what was inserted: no need to read it back
+            return _version_entity(SimpleNamespace(name=name, **values), dict(tags), [])
 
         return self._tx.run(create)
 
@@ -488,15 +554,11 @@ class SqlRegistryOps:
 
     def _get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
         def read(conn: Connection) -> ModelVersion:
-            pk = self._model_pk_of(conn, name)
-            version = conn.execute(
-                select(model_aliases.c.version).where(
-                    model_aliases.c.model_pk == pk, model_aliases.c.alias == alias
-                )
-            ).scalar()
-            if version is None:
+            row = conn.execute(_VERSION_BY_ALIAS, {"name": name, "alias": alias}).first()
+            if row is None:
+                self._model_pk_of(conn, name)  # NotFoundError naming the model
                 raise NotFoundError(f"model {name!r} has no alias {alias!r}")
-            return self._load_version(conn, name, int(version))
+            return load_version(conn, row)
 
         return self._tx.read(read)
 

@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from sqlalchemy import Connection, delete, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, or_, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 
@@ -54,6 +54,23 @@ if TYPE_CHECKING:
 
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
+
+
+# statements run on every call of hot methods, built once (see registry_ops)
+_RUN_PK = select(runs.c.run_pk).where(runs.c.run_id == bindparam("run_id"))
+_ARTIFACT_RECORDS = select(artifact_files).where(artifact_files.c.run_pk == bindparam("pk"))
+_ARTIFACT_RECORDS_UNDER = _ARTIFACT_RECORDS.where(
+    or_(
+        artifact_files.c.path == bindparam("prefix"),
+        artifact_files.c.path.like(bindparam("pattern"), escape="\\"),
+    )
+)
+
+
+def _like_prefix(prefix: str) -> str:
+    """A LIKE pattern matching paths below ``prefix/`` (wildcards in it escaped)."""
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped + "/%"
 
 
 class SqlStore(SqlRegistryOps, SqlArtifactVersionOps, MetadataStore):
@@ -104,7 +121,7 @@ class SqlStore(SqlRegistryOps, SqlArtifactVersionOps, MetadataStore):
 
     # -- helpers ---------------------------------------------------------------------------------
     def _run_pk(self, conn: Connection, run_id: str, what: str = "run") -> int:
-        pk = conn.execute(select(runs.c.run_pk).where(runs.c.run_id == run_id)).scalar()
+        pk = conn.execute(_RUN_PK, {"run_id": run_id}).scalar()
         if pk is None:
             raise NotFoundError(f"{what} {run_id!r} not found")
         return int(pk)
@@ -455,17 +472,11 @@ class SqlStore(SqlRegistryOps, SqlArtifactVersionOps, MetadataStore):
         from mlcore.types import FileInfo, build
 
         def read(conn: Connection) -> list[Any]:
-            query = select(artifact_files).where(
-                artifact_files.c.run_pk == self._run_pk(conn, run_id)
-            )
-            if prefix:
-                query = query.where(
-                    or_(
-                        artifact_files.c.path == prefix,
-                        artifact_files.c.path.startswith(prefix + "/", autoescape=True),
-                    )
-                )
-            return list(conn.execute(query).all())
+            pk = self._run_pk(conn, run_id)
+            if not prefix:
+                return list(conn.execute(_ARTIFACT_RECORDS, {"pk": pk}).all())
+            params = {"pk": pk, "prefix": prefix, "pattern": _like_prefix(prefix)}
+            return list(conn.execute(_ARTIFACT_RECORDS_UNDER, params).all())
 
         return {
             r.path: build(

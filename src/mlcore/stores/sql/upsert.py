@@ -25,17 +25,25 @@ def _dialect_insert(conn: Connection, table: Table) -> Any:
     raise NotImplementedError(f"upserts are not implemented for the {name} dialect")
 
 
+# Built statements per (dialect, table, index): building them costs more than running them.
+_IGNORE: dict[tuple[str, str, tuple[str, ...]], Any] = {}
+
+
 def insert_ignore(
     conn: Connection, table: Table, rows: Sequence[dict[str, Any]], index_elements: list[str]
 ) -> None:
     """Insert ``rows``; rows that collide with the unique index ``index_elements`` are skipped."""
     if not rows:
         return
-    stmt = _dialect_insert(conn, table)
-    if conn.dialect.name in ("mysql", "mariadb"):
-        stmt = stmt.prefix_with("IGNORE")
-    else:
-        stmt = stmt.on_conflict_do_nothing(index_elements=index_elements)
+    key = (conn.dialect.name, table.name, tuple(index_elements))
+    stmt = _IGNORE.get(key)
+    if stmt is None:
+        stmt = _dialect_insert(conn, table)
+        if conn.dialect.name in ("mysql", "mariadb"):
+            stmt = stmt.prefix_with("IGNORE")
+        else:
+            stmt = stmt.on_conflict_do_nothing(index_elements=index_elements)
+        _IGNORE[key] = stmt
     conn.execute(stmt, list(rows))
 
 
