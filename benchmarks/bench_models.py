@@ -139,10 +139,10 @@ def main() -> None:
     quiet_peers()
     import mlflow
     import mlflow.pyfunc
-    import mlflow.sklearn  # noqa: F401
+    import mlflow.sklearn
 
     import mlcore
-    import mlcore.onnx  # noqa: F401
+    import mlcore.onnx
 
     model, X = forest()
     # each side keeps one client on one SQLite store; only the round trips are timed

@@ -53,7 +53,7 @@ class ModelSpec(BaseModel):
         import yaml
 
         try:
-            raw = yaml.load(data, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
+            raw = yaml.load(data, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
             spec = cls.model_validate(raw)
         except (yaml.YAMLError, ValidationError, TypeError) as exc:
             raise IntegrityError(
