@@ -193,3 +193,31 @@ def test_fluent_register_model(tmp_path: Path) -> None:
     assert version.version == 1
     assert version.tags == {"team": "risk"}
     assert mlcore.load_model("models:/credit-scoring-production/1").predict([5]) == [10]
+
+
+def test_a_registration_failing_midway_leaves_nothing(tmp_path: Path) -> None:
+    """A fault after the version row was inserted rolls the whole registration back: no
+    version appears and its number is not used up."""
+    from mlcore.stores.sql import SqlStore
+
+    class FailingTouch(SqlStore):
+        fail = True
+
+        @staticmethod
+        def _touch_model(conn: object, model_pk: int) -> None:
+            if FailingTouch.fail:
+                raise OSError("disk full while updating the model")
+            SqlStore._touch_model(conn, model_pk)  # type: ignore[arg-type]
+
+    store = FailingTouch(f"sqlite:///{tmp_path}/r.db", artifact_uri=str(tmp_path / "art"))
+    tracker = Tracker(store=store)
+    run = tracker.create_run("exp")
+    uri = tracker.log_model(run.info.run_id, Doubler(), "model").model_uri
+    registry = Registry(tracker=tracker)
+    with pytest.raises(mlcore.StoreError, match="disk full"):
+        registry.create_version("m", uri)
+    assert list(registry.search_versions()) == []
+    assert list(registry.search_models()) == []  # the model row created on the way, too
+    FailingTouch.fail = False
+    assert registry.create_version("m", uri).version == 1
+    tracker.close()
