@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 
 from mlcore.errors import InvalidInputError
@@ -39,8 +40,9 @@ def env_float(name: str, default: float) -> float:
     return value
 
 
+@functools.lru_cache(maxsize=1)
 def current_user() -> str | None:
-    """The login name recorded as the user of runs and model versions."""
+    """The login name recorded as the user of runs and model versions (looked up once)."""
     import getpass
 
     try:

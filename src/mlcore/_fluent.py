@@ -11,9 +11,10 @@ in another thread is active in that thread only (what pipeline and sweep workers
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from mlcore.errors import InvalidInputError
@@ -218,6 +219,19 @@ def start_run(
 
     handle.add_end_callback(pop)
     return handle
+
+
+@contextlib.contextmanager
+def activated(run: ActiveRun) -> Iterator[ActiveRun]:
+    """Make ``run`` the active run of this thread for the block, without ending it after
+    (how pipeline steps and sweep trials see their own run)."""
+    stack = _local_stack()
+    stack.append(run)
+    try:
+        yield run
+    finally:
+        if run in stack:
+            stack.remove(run)
 
 
 def end_run(status: str = "FINISHED") -> None:

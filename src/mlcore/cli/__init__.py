@@ -2,7 +2,8 @@
 
 ``mlcore [--tracking-uri URI] [--json] <command>``; commands: ``experiments list``,
 ``runs list``, ``runs show``, ``models list``, ``models show``, ``artifacts list``,
-``artifacts show``, ``quickstart``. Exit status 0 on success, 1 on an mlcore error
+``artifacts show``, ``pipeline compile``, ``pipeline run``, ``pipeline runs list``,
+``pipeline runs show``, ``quickstart``. Exit status 0 on success, 1 on an mlcore error
 (the message goes to stderr, without a traceback), 2 on a usage error.
 """
 
@@ -13,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from mlcore import __version__
-from mlcore.cli import quickstart, registry_commands, tracking_commands
+from mlcore.cli import pipeline_commands, quickstart, registry_commands, tracking_commands
 from mlcore.errors import MlcoreError
 
 
@@ -37,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     tracking_commands.add_parsers(sub, common)
     registry_commands.add_parsers(sub, common)
+    pipeline_commands.add_parsers(sub, common)
     quickstart.add_parser(sub, common)
     return parser
 

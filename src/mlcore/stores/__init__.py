@@ -8,10 +8,10 @@ the ``mlcore.stores`` entry-point group under their URI scheme.
 from __future__ import annotations
 
 from mlcore import plugins
-from mlcore.stores.base import MetadataStore, MetricPoint, RunPage
+from mlcore.stores.base import MetadataStore, MetricPoint, NewRun, RunPage, RunUpdate
 from mlcore.uris import uri_scheme
 
-__all__ = ["MetadataStore", "MetricPoint", "RunPage", "resolve_store"]
+__all__ = ["MetadataStore", "MetricPoint", "NewRun", "RunPage", "RunUpdate", "resolve_store"]
 
 
 def resolve_store(uri: str, *, artifact_uri: str | None = None) -> MetadataStore:

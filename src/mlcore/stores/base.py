@@ -15,6 +15,7 @@ import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, final
 
 from mlcore import _validation as check
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 
     from mlcore.types import Experiment, FileInfo, Run, RunInfo, RunStatus, ViewType
 
-__all__ = ["MetadataStore", "MetricPoint", "RunPage"]
+__all__ = ["MetadataStore", "MetricPoint", "NewRun", "RunPage", "RunUpdate"]
 
 #: One metric point as the batching writer hands it to a store:
 #: ``(run_id, key, value, timestamp_ms, step)``.
@@ -36,6 +37,29 @@ MetricPoint = tuple[str, str, float, int, int]
 
 _RUN_ID = re.compile(r"^[0-9a-f]{32}$")
 MAX_RESULTS_LIMIT = 50_000
+
+
+@dataclass(frozen=True)
+class NewRun:
+    """One run of :meth:`MetadataStore.create_runs`."""
+
+    name: str
+    start_time: int
+    tags: Mapping[str, Any] = field(default_factory=dict)
+    params: Mapping[str, Any] = field(default_factory=dict)
+    parent_run_id: str | None = None
+    alive_until: int | None = None
+    run_id: str | None = None
+
+
+@dataclass(frozen=True)
+class RunUpdate:
+    """One change of :meth:`MetadataStore.update_runs`."""
+
+    run_id: str
+    status: str | None = None
+    end_time: int | None = None
+    tags: Mapping[str, Any] = field(default_factory=dict)
 
 
 class RunPage(list["Run"]):
@@ -208,6 +232,52 @@ class MetadataStore(RegistryMethods, ArtifactVersionMethods, abc.ABC):
             )
 
     @final
+    def create_runs(
+        self,
+        experiment_id: str,
+        new_runs: Sequence[NewRun],
+        *,
+        updates: Sequence[RunUpdate] = (),
+    ) -> list[Run]:
+        """Create several RUNNING runs in one transaction (all or none), in order, after
+        applying ``updates`` (see :meth:`update_runs`) in the same transaction.
+
+        What a pipeline runner or a sweep does when steps or trials end and others start; a
+        backend without a faster way inherits one ``create_run`` a run.
+        """
+        experiment_id = check_experiment_id(experiment_id)
+        clean_updates = _clean_updates(updates)
+        clean = []
+        for new in new_runs:
+            check.check_name(new.name, "run name")
+            clean.append(
+                NewRun(
+                    name=new.name,
+                    start_time=new.start_time,
+                    tags=_clean_tags(new.tags),
+                    params=_clean_params(new.params),
+                    parent_run_id=None
+                    if new.parent_run_id is None
+                    else check_run_id(new.parent_run_id),
+                    alive_until=new.alive_until,
+                    run_id=None if new.run_id is None else check_run_id(new.run_id),
+                )
+            )
+        if not clean and not clean_updates:
+            return []
+        with self._boundary():
+            return self._create_runs(experiment_id, clean, clean_updates)
+
+    @final
+    def update_runs(self, updates: Sequence[RunUpdate]) -> None:
+        """Apply several status / end time / tag changes in one transaction (all or none)."""
+        clean = _clean_updates(updates)
+        if not clean:
+            return
+        with self._boundary():
+            self._update_runs(clean)
+
+    @final
     def get_run(self, run_id: str) -> Run:
         """Raises NotFoundError for an unknown id."""
         run_id = check_run_id(run_id)
@@ -223,7 +293,10 @@ class MetadataStore(RegistryMethods, ArtifactVersionMethods, abc.ABC):
         end_time: int | None = None,
         name: str | None = None,
         alive_until: int | None = None,
+        tags: Mapping[str, Any] | None = None,
     ) -> RunInfo:
+        """Change a run's status, end time, name or liveness deadline, and set ``tags``, in
+        one transaction (a run never shows its final status without its final tags)."""
         from mlcore.types import RunStatus
 
         run_id = check_run_id(run_id)
@@ -243,6 +316,7 @@ class MetadataStore(RegistryMethods, ArtifactVersionMethods, abc.ABC):
                 )
         if name is not None:
             check.check_name(name, "run name")
+        clean_tags = _clean_tags(tags) if tags else {}
         with self._boundary():
             return self._update_run(
                 run_id,
@@ -250,6 +324,7 @@ class MetadataStore(RegistryMethods, ArtifactVersionMethods, abc.ABC):
                 end_time=end_time,
                 name=name,
                 alive_until=alive_until,
+                tags=clean_tags,
             )
 
     @final
@@ -454,7 +529,43 @@ class MetadataStore(RegistryMethods, ArtifactVersionMethods, abc.ABC):
         end_time: int | None,
         name: str | None,
         alive_until: int | None,
+        tags: dict[str, str],
     ) -> RunInfo: ...
+
+    def _create_runs(
+        self, experiment_id: str, new_runs: list[NewRun], updates: list[RunUpdate]
+    ) -> list[Run]:
+        """Default: the updates, then one ``_create_run`` a run (backends override it with one
+        transaction)."""
+        if updates:
+            self._update_runs(updates)
+        return [
+            self._create_run(
+                experiment_id,
+                name=new.name,
+                start_time=new.start_time,
+                tags=dict(new.tags),
+                parent_run_id=new.parent_run_id,
+                config_json="{}",
+                user=None,
+                alive_until=new.alive_until,
+                run_id=new.run_id,
+                params=dict(new.params),
+            )
+            for new in new_runs
+        ]
+
+    def _update_runs(self, updates: list[RunUpdate]) -> None:
+        """Default: one ``_update_run`` a change (backends override it with one transaction)."""
+        for change in updates:
+            self._update_run(
+                change.run_id,
+                status=change.status,
+                end_time=change.end_time,
+                name=None,
+                alive_until=None,
+                tags=dict(change.tags),
+            )
 
     @abc.abstractmethod
     def _heartbeat(self, run_ids: list[str], alive_until: int) -> None: ...
@@ -512,6 +623,34 @@ def _view(view: Any, view_type: Any) -> Any:
         raise InvalidInputError(
             f"view must be 'active', 'deleted' or 'all', got {view!r}", field="view"
         ) from None
+
+
+def _clean_updates(updates: Sequence[RunUpdate]) -> list[RunUpdate]:
+    from mlcore.types import RunStatus
+
+    clean = []
+    for change in updates:
+        status = None
+        if change.status is not None:
+            try:
+                status = RunStatus(str(change.status).upper()).value
+            except ValueError:
+                raise InvalidInputError(
+                    f"unknown run status {change.status!r}", field="status"
+                ) from None
+            if status == "CRASHED":
+                raise InvalidInputError(
+                    "CRASHED is derived from a stale heartbeat and cannot be set", field="status"
+                )
+        clean.append(
+            RunUpdate(
+                run_id=check_run_id(change.run_id),
+                status=status,
+                end_time=change.end_time,
+                tags=_clean_tags(change.tags) if change.tags else {},
+            )
+        )
+    return clean
 
 
 def _clean_tags(tags: Mapping[str, Any] | None) -> dict[str, str]:

@@ -17,6 +17,7 @@ pytest.register_assert_rewrite(
     "mlcore.testing.artifact_conformance",
     "mlcore.testing.registry_conformance",
     "mlcore.testing.flavor_conformance",
+    "mlcore.testing.executor_conformance",
 )
 
 if TYPE_CHECKING:

@@ -26,7 +26,7 @@ from mlcore.errors import (
     NotFoundError,
     ParamConflictError,
 )
-from mlcore.stores.base import MetadataStore
+from mlcore.stores.base import MetadataStore, NewRun, RunUpdate
 from mlcore.types import FileInfo, RunStatus
 
 
@@ -162,6 +162,97 @@ class StoreConformance:
         with pytest.raises(InvalidInputError, match="CRASHED"):
             store.update_run(run_id, status="CRASHED")
         assert store.get_run(run_id).info.status is RunStatus.FINISHED
+
+    def test_update_run_sets_tags_with_the_status(
+        self, store: MetadataStore, experiment_id: str
+    ) -> None:
+        run_id = new_run(store, experiment_id, tags={"stage": "train"})
+        store.update_run(run_id, status="FAILED", end_time=7, tags={"stage": "done", "why": 1})
+        run = store.get_run(run_id)
+        assert run.info.status is RunStatus.FAILED
+        assert run.data.tags == {"stage": "done", "why": "1"}
+        with pytest.raises(InvalidInputError):
+            store.update_run(run_id, status="FINISHED", tags={"bad\nkey": "x"})
+        assert store.get_run(run_id).info.status is RunStatus.FAILED  # nothing applied
+
+    def test_create_runs_in_one_call(self, store: MetadataStore, experiment_id: str) -> None:
+        parent = new_run(store, experiment_id, name="pipeline")
+        created = store.create_runs(
+            experiment_id,
+            [
+                NewRun(
+                    name=f"step-{i}",
+                    start_time=1000 + i,
+                    tags={"i": i},
+                    params={"x": i},
+                    parent_run_id=parent,
+                )
+                for i in range(5)
+            ],
+        )
+        assert [r.info.name for r in created] == [f"step-{i}" for i in range(5)]
+        assert len({r.info.run_id for r in created}) == 5
+        for i, run in enumerate(created):
+            stored = store.get_run(run.info.run_id)
+            assert stored.info.parent_run_id == parent
+            assert stored.info.status is RunStatus.RUNNING
+            assert stored.data.tags == {"i": str(i)} == run.data.tags
+            assert stored.data.params == {"x": str(i)} == run.data.params
+            assert stored.info.artifact_uri == run.info.artifact_uri
+        children = store.search_runs([experiment_id], f"attributes.parent_run_id = '{parent}'")
+        assert len(children) == 5
+
+    def test_create_runs_is_all_or_nothing(self, store: MetadataStore, experiment_id: str) -> None:
+        missing_parent = uuid.uuid4().hex
+        with pytest.raises(NotFoundError):
+            store.create_runs(
+                experiment_id,
+                [
+                    NewRun(name="ok", start_time=1),
+                    NewRun(name="orphan", start_time=2, parent_run_id=missing_parent),
+                ],
+            )
+        with pytest.raises(InvalidInputError):
+            store.create_runs(
+                experiment_id, [NewRun(name="ok", start_time=1), NewRun(name="", start_time=2)]
+            )
+        assert list(store.search_runs([experiment_id])) == []
+
+    def test_update_runs_and_create_runs_together(
+        self, store: MetadataStore, experiment_id: str
+    ) -> None:
+        first = new_run(store, experiment_id, name="first")
+        second = new_run(store, experiment_id, name="second")
+        store.update_runs(
+            [
+                RunUpdate(first, status="FINISHED", end_time=10, tags={"out": "1"}),
+                RunUpdate(second, tags={"note": "still going"}),
+            ]
+        )
+        assert store.get_run(first).info.status is RunStatus.FINISHED
+        assert store.get_run(first).info.end_time == 10
+        assert store.get_run(second).info.status is RunStatus.RUNNING
+        assert store.get_run(second).data.tags == {"note": "still going"}
+        (third,) = store.create_runs(
+            experiment_id,
+            [NewRun(name="third", start_time=20)],
+            updates=[RunUpdate(second, status="KILLED", end_time=20)],
+        )
+        assert store.get_run(second).info.status is RunStatus.KILLED
+        assert store.get_run(third.info.run_id).info.name == "third"
+        with pytest.raises(NotFoundError):  # an unknown run fails the whole call
+            store.create_runs(
+                experiment_id,
+                [NewRun(name="fourth", start_time=30)],
+                updates=[RunUpdate(uuid.uuid4().hex, status="FINISHED")],
+            )
+        assert {r.info.name for r in store.search_runs([experiment_id])} == {
+            "first",
+            "second",
+            "third",
+        }
+        with pytest.raises(InvalidInputError, match="CRASHED"):
+            store.update_runs([RunUpdate(first, status="CRASHED")])
 
     def test_stale_heartbeat_reads_as_crashed(
         self, store: MetadataStore, experiment_id: str

@@ -149,6 +149,33 @@ def _rows_for(conn: Connection, kind: str, pks: Sequence[int]) -> list[Any]:
     return found
 
 
+def new_run(values: dict[str, Any], tags: dict[str, str], params: dict[str, str]) -> Run:
+    """The entity of a run just inserted with ``values`` (no read-back)."""
+    config = values["config"]
+    return build(
+        Run,
+        {
+            "info": build(
+                RunInfo,
+                {
+                    "run_id": values["run_id"],
+                    "experiment_id": str(values["experiment_id"]),
+                    "name": values["name"],
+                    "status": _STATUS["RUNNING"],
+                    "start_time": values["start_time"],
+                    "end_time": None,
+                    "parent_run_id": values["parent_run_id"],
+                    "artifact_uri": values["artifact_uri"],
+                    "lifecycle_stage": _STAGE["active"],
+                    "user": values["user"],
+                },
+            ),
+            "data": build(RunData, {"params": dict(params), "metrics": {}, "tags": dict(tags)}),
+            "config": json.loads(config) if config != "{}" else {},
+        },
+    )
+
+
 def load_runs(conn: Connection, rows: Sequence[Any], now_ms: int) -> list[Run]:
     """Entities for ``rows`` (selected with RUN_COLUMNS), with params, metrics and tags."""
     if not rows:

@@ -22,7 +22,7 @@ from mlcore.errors import (
     ParamConflictError,
 )
 from mlcore.filters import Expr, OrderBy
-from mlcore.stores.base import MetadataStore, MetricPoint
+from mlcore.stores.base import MetadataStore, MetricPoint, NewRun, RunUpdate
 from mlcore.stores.sql import metric_ops, migrate
 from mlcore.stores.sql.artifact_version_ops import SqlArtifactVersionOps
 from mlcore.stores.sql.engine import Transactions, create_sql_engine, is_sqlite_memory
@@ -33,6 +33,7 @@ from mlcore.stores.sql.rows import (
     chunked,
     load_experiments,
     load_runs,
+    new_run,
     run_info,
 )
 from mlcore.stores.sql.schema import (
@@ -58,6 +59,25 @@ def now_ms() -> int:
 
 # statements run on every call of hot methods, built once (see registry_ops)
 _RUN_PK = select(runs.c.run_pk).where(runs.c.run_id == bindparam("run_id"))
+_INSERT_RUN = insert(runs)
+_INSERT_RUNS_RETURNING = insert(runs).returning(
+    runs.c.run_pk, runs.c.run_id, sort_by_parameter_order=True
+)
+_EXPERIMENT_AND_PARENT = select(
+    experiments.c.artifact_location,
+    experiments.c.lifecycle_stage,
+    _RUN_PK.scalar_subquery().label("parent_pk"),
+).where(experiments.c.experiment_id == bindparam("experiment_id"))
+_RUN_PKS = select(runs.c.run_pk, runs.c.run_id).where(
+    runs.c.run_id.in_(bindparam("run_ids", expanding=True))
+)
+_EXPERIMENT_FOR_RUN = select(experiments.c.artifact_location, experiments.c.lifecycle_stage).where(
+    experiments.c.experiment_id == bindparam("experiment_id")
+)
+_UPDATE_RUN = update(runs).where(runs.c.run_id == bindparam("target_run_id"))
+_RUN_ROW = select(*RUN_COLUMNS).where(runs.c.run_id == bindparam("run_id"))
+_INSERT_TAGS = insert(tags_table)
+_INSERT_PARAMS = insert(params_table)
 _ARTIFACT_RECORDS = select(artifact_files).where(artifact_files.c.run_pk == bindparam("pk"))
 _ARTIFACT_RECORDS_UNDER = _ARTIFACT_RECORDS.where(
     or_(
@@ -249,9 +269,7 @@ class SqlStore(SqlRegistryOps, SqlArtifactVersionOps, MetadataStore):
 
         def create(conn: Connection) -> Run:
             experiment = conn.execute(
-                select(experiments.c.artifact_location, experiments.c.lifecycle_stage).where(
-                    experiments.c.experiment_id == int(experiment_id)
-                )
+                _EXPERIMENT_FOR_RUN, {"experiment_id": int(experiment_id)}
             ).first()
             if experiment is None:
                 raise NotFoundError(f"experiment {experiment_id!r} not found")
@@ -262,36 +280,159 @@ class SqlStore(SqlRegistryOps, SqlArtifactVersionOps, MetadataStore):
                 )
             if parent_run_id is not None:
                 self._run_pk(conn, parent_run_id, what="parent run")
+            values = {
+                "run_id": new_id,
+                "experiment_id": int(experiment_id),
+                "name": name,
+                "status": "RUNNING",
+                "start_time": start_time,
+                "end_time": None,
+                "parent_run_id": parent_run_id,
+                "user": user if user is not None else _config.current_user(),
+                "artifact_uri": join_uri(experiment.artifact_location, new_id),
+                "lifecycle_stage": "active",
+                "alive_until": alive_until,
+                "config": config_json,
+            }
             try:
-                result = conn.execute(
-                    insert(runs).values(
-                        run_id=new_id,
-                        experiment_id=int(experiment_id),
-                        name=name,
-                        status="RUNNING",
-                        start_time=start_time,
-                        parent_run_id=parent_run_id,
-                        user=user if user is not None else _config.current_user(),
-                        artifact_uri=join_uri(experiment.artifact_location, new_id),
-                        lifecycle_stage="active",
-                        alive_until=alive_until,
-                        config=config_json,
-                    )
-                )
+                result = conn.execute(_INSERT_RUN, values)
             except SqlIntegrityError:
                 raise AlreadyExistsError(f"run {new_id!r} already exists") from None
             assert result.inserted_primary_key is not None
             pk = result.inserted_primary_key[0]
             if tags:
                 conn.execute(
-                    insert(tags_table),
-                    [{"run_pk": pk, "key": k, "value": v} for k, v in tags.items()],
+                    _INSERT_TAGS, [{"run_pk": pk, "key": k, "value": v} for k, v in tags.items()]
                 )
-            if params:
-                _insert_params(conn, pk, new_id, params)
-            return self._load_run(conn, new_id)
+            if params:  # a new run: nothing to conflict with
+                conn.execute(
+                    _INSERT_PARAMS,
+                    [
+                        {"run_pk": pk, "key": k, "value": v, "value_num": numeric_or_none(v)}
+                        for k, v in params.items()
+                    ],
+                )
+            return new_run(values, tags, params)
 
         return self._tx.run(create)
+
+    def _create_runs(
+        self, experiment_id: str, new_runs: list[NewRun], updates: list[RunUpdate]
+    ) -> list[Run]:
+        user = _config.current_user()
+
+        def create(conn: Connection) -> list[Run]:
+            if updates:
+                self._apply_updates(conn, updates)
+            if not new_runs:
+                return []
+            parents = {n.parent_run_id for n in new_runs if n.parent_run_id is not None}
+            experiment: Any
+            if len(parents) == 1:  # the usual case: one query checks both
+                parent = next(iter(parents))
+                experiment = conn.execute(
+                    _EXPERIMENT_AND_PARENT,
+                    {"experiment_id": int(experiment_id), "run_id": parent},
+                ).first()
+                if experiment is not None and experiment.parent_pk is None:
+                    raise NotFoundError(f"parent run {parent!r} not found")
+            else:
+                experiment = conn.execute(
+                    _EXPERIMENT_FOR_RUN, {"experiment_id": int(experiment_id)}
+                ).first()
+                for parent in parents:
+                    self._run_pk(conn, parent, what="parent run")
+            if experiment is None:
+                raise NotFoundError(f"experiment {experiment_id!r} not found")
+            if experiment.lifecycle_stage != "active":
+                raise InvalidInputError(
+                    f"experiment {experiment_id!r} is deleted; restore it before adding runs",
+                    field="experiment_id",
+                )
+            rows: list[dict[str, Any]] = []
+            for new in new_runs:
+                run_id = new.run_id or uuid.uuid4().hex
+                rows.append(
+                    {
+                        "run_id": run_id,
+                        "experiment_id": int(experiment_id),
+                        "name": new.name,
+                        "status": "RUNNING",
+                        "start_time": new.start_time,
+                        "end_time": None,
+                        "parent_run_id": new.parent_run_id,
+                        "user": user,
+                        "artifact_uri": join_uri(experiment.artifact_location, run_id),
+                        "lifecycle_stage": "active",
+                        "alive_until": new.alive_until,
+                        "config": "{}",
+                    }
+                )
+            returning = conn.dialect.insert_executemany_returning_sort_by_parameter_order
+            try:
+                if returning:  # SQLite, PostgreSQL: the keys come back with the insert
+                    result = conn.execute(_INSERT_RUNS_RETURNING, rows)
+                    pks = {run_id: int(pk) for pk, run_id in result}
+                else:
+                    conn.execute(_INSERT_RUN, rows)
+            except SqlIntegrityError:
+                raise AlreadyExistsError("a run with one of these ids already exists") from None
+            if not returning:
+                pks = self._run_pks(conn, [row["run_id"] for row in rows])
+            tag_rows, param_rows = [], []
+            for row, new in zip(rows, new_runs):
+                pk = pks[row["run_id"]]
+                tag_rows += [{"run_pk": pk, "key": k, "value": v} for k, v in new.tags.items()]
+                param_rows += [
+                    {"run_pk": pk, "key": k, "value": v, "value_num": numeric_or_none(v)}
+                    for k, v in new.params.items()
+                ]
+            if tag_rows:
+                conn.execute(_INSERT_TAGS, tag_rows)
+            if param_rows:
+                conn.execute(_INSERT_PARAMS, param_rows)
+            return [
+                new_run(row, dict(new.tags), dict(new.params)) for row, new in zip(rows, new_runs)
+            ]
+
+        return self._tx.run(create)
+
+    def _run_pks(self, conn: Connection, run_ids: list[str]) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for part in chunked(run_ids):
+            found.update(
+                (run_id, int(pk)) for pk, run_id in conn.execute(_RUN_PKS, {"run_ids": part})
+            )
+        missing = [run_id for run_id in run_ids if run_id not in found]
+        if missing:
+            raise NotFoundError(f"run {missing[0]!r} not found")
+        return found
+
+    def _update_runs(self, updates: list[RunUpdate]) -> None:
+        self._tx.run(lambda conn: self._apply_updates(conn, updates))
+
+    def _apply_updates(self, conn: Connection, updates: list[RunUpdate]) -> None:
+        pks = self._run_pks(conn, list({u.run_id for u in updates}))
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        tag_rows = []
+        for change in updates:
+            values: dict[str, Any] = {}
+            if change.status is not None:
+                values["status"] = change.status
+                if change.status != "RUNNING":
+                    values["alive_until"] = None
+            if change.end_time is not None:
+                values["end_time"] = change.end_time
+            if values:
+                groups.setdefault(tuple(sorted(values)), []).append(
+                    {"target_run_id": change.run_id, **values}
+                )
+            pk = pks[change.run_id]
+            tag_rows += [{"run_pk": pk, "key": k, "value": v} for k, v in change.tags.items()]
+        for rows in groups.values():
+            conn.execute(_UPDATE_RUN, rows)
+        if tag_rows:
+            upsert(conn, tags_table, tag_rows, ["run_pk", "key"], ["value"])
 
     def _get_run(self, run_id: str) -> Run:
         return self._tx.read(lambda conn: self._load_run(conn, run_id))
@@ -304,6 +445,7 @@ class SqlStore(SqlRegistryOps, SqlArtifactVersionOps, MetadataStore):
         end_time: int | None,
         name: str | None,
         alive_until: int | None,
+        tags: dict[str, str],
     ) -> RunInfo:
         values: dict[str, Any] = {}
         if status is not None:
@@ -319,12 +461,15 @@ class SqlStore(SqlRegistryOps, SqlArtifactVersionOps, MetadataStore):
 
         def apply(conn: Connection) -> RunInfo:
             if values:
-                result = conn.execute(update(runs).where(runs.c.run_id == run_id).values(**values))
+                result = conn.execute(_UPDATE_RUN, {"target_run_id": run_id, **values})
                 if result.rowcount == 0:
                     raise NotFoundError(f"run {run_id!r} not found")
-            row = conn.execute(select(*RUN_COLUMNS).where(runs.c.run_id == run_id)).first()
+            row = conn.execute(_RUN_ROW, {"run_id": run_id}).first()
             if row is None:
                 raise NotFoundError(f"run {run_id!r} not found")
+            if tags:
+                rows = [{"run_pk": row.run_pk, "key": k, "value": v} for k, v in tags.items()]
+                upsert(conn, tags_table, rows, ["run_pk", "key"], ["value"])
             return run_info(row, now_ms())
 
         return self._tx.run(apply)

@@ -27,6 +27,7 @@ def _dialect_insert(conn: Connection, table: Table) -> Any:
 
 # Built statements per (dialect, table, index): building them costs more than running them.
 _IGNORE: dict[tuple[str, str, tuple[str, ...]], Any] = {}
+_UPSERT: dict[tuple[str, str, tuple[str, ...], tuple[str, ...]], Any] = {}
 
 
 def insert_ignore(
@@ -66,6 +67,10 @@ def upsert(
     """
     if not rows:
         return
+    key = (conn.dialect.name, table.name, tuple(index_elements), tuple(update_columns))
+    if where is None and key in _UPSERT:
+        conn.execute(_UPSERT[key], list(rows))
+        return
     stmt = _dialect_insert(conn, table)
     if conn.dialect.name in ("mysql", "mariadb"):
         new = stmt.inserted
@@ -82,4 +87,6 @@ def upsert(
             set_={col: new[col] for col in update_columns},
             where=where(new, table) if where is not None else None,
         )
+    if where is None:
+        _UPSERT[key] = stmt
     conn.execute(stmt, list(rows))
