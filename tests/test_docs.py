@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import ROOT, run_python
 
-PAGES = ["getting-started.md", "tracking.md", "search.md", "models.md"]
+PAGES = ["getting-started.md", "tracking.md", "search.md", "models.md", "pipelines.md"]
 BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
 
 

@@ -1,9 +1,10 @@
 """``process``: steps run in a pool of worker processes.
 
 Each worker is a fresh interpreter (``python -m mlcore.executors.process_worker``) running one
-step at a time, reused for the next. Workers are not forked and do not re-import the main
-module (so a script without ``if __name__ == "__main__":`` works, unlike with
-``multiprocessing`` spawn): functions travel with cloudpickle over a socket pair.
+step at a time, reused for the next, started when work first needs it. Workers are not forked
+and do not re-import the main module (so a script without ``if __name__ == "__main__":``
+works, unlike with ``multiprocessing`` spawn): functions travel with cloudpickle over a socket
+pair.
 
 A worker that dies while running a step (a segfault, ``os._exit``, the OOM killer) fails that
 step's attempt as ``crashed`` and is replaced; a step past its timeout has its worker killed
@@ -105,7 +106,7 @@ class ProcessExecutor(Executor):
         self._lock = threading.RLock()
         self._queue: collections.deque[_ProcessHandle] = collections.deque()
         self._finished = threading.Condition()
-        self._workers = [_Worker() for _ in range(self._size)]
+        self._workers: list[_Worker] = []  # started on demand, up to `workers`
         self._closed = False
         self._wakeup_reader, self._wakeup_writer = multiprocessing.connection.Pipe(duplex=False)
         self._monitor = threading.Thread(
@@ -130,6 +131,10 @@ class ProcessExecutor(Executor):
         return handle
 
     def _dispatch(self) -> None:
+        idle = sum(1 for w in self._workers if w.handle is None)
+        while not self._closed and len(self._workers) < self._size and idle < len(self._queue):
+            self._workers.append(_Worker())
+            idle += 1
         for index in range(len(self._workers)):
             if not self._queue:
                 break

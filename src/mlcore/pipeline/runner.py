@@ -666,27 +666,29 @@ class PipelineRunner:
             self.loop_running[instance.task.loop] -= 1
         return handle
 
-    def _result(self, instance: _Instance, outcome: StepOutcome) -> StepResultData:
+    def _result(self, instance: _Instance, outcome: StepOutcome) -> StepResultData | None:
+        """What the worker reported for this attempt (None if it reported nothing)."""
         if outcome.value is not None:
             return StepResultData.model_validate_json(outcome.value)
-        if outcome.ok and instance.run_info is not None:  # a container: read what it wrote
+        if outcome.status in ("succeeded", "failed") and instance.run_info is not None:
             from mlcore.artifacts import resolve_artifact_store
 
-            try:
+            try:  # a container: read what the worker wrote next to the step run
                 raw = resolve_artifact_store(instance.run_info["artifact_uri"]).get_bytes(
                     worker.result_file(instance.info.attempts)
                 )
                 return StepResultData.model_validate_json(raw)
-            except Exception as exc:
-                return StepResultData(ok=False, error=f"the step reported no result: {exc}")
-        return StepResultData(ok=False, error=outcome.error or f"attempt {outcome.status}")
+            except Exception:
+                return None
+        return None
 
     def _completed(self, instance: _Instance) -> None:
         outcome = self._release(instance).outcome()
-        result = (
-            self._result(instance, outcome)
-            if outcome.status in ("succeeded", "failed")
-            else StepResultData(ok=False, error=outcome.error or outcome.status)
+        reported = self._result(instance, outcome)
+        result = reported or StepResultData(
+            ok=False,
+            error=outcome.error
+            or ("the step reported no result" if outcome.ok else f"attempt {outcome.status}"),
         )
         info = instance.info
         if result.ok:
@@ -696,9 +698,9 @@ class PipelineRunner:
             self._finish(instance, "SUCCEEDED", tags=self._outputs_tag(instance))
             return
         error = result.error or "failed"
-        if outcome.status not in ("succeeded", "failed") and info.run_id:
+        if reported is None and info.run_id:
             # the worker never reported: leave the cause where the step's logs are
-            self._note_failure(instance, outcome)
+            self._note_failure(instance, StepOutcome(outcome.status, error=error))
         if outcome.status == "cancelled":
             self._finish(instance, "KILLED", error)
             return

@@ -5,11 +5,17 @@ Mix it into a test class that provides an ``executor`` fixture (a fresh instance
 the fixture). Executors that cannot stop a running step (threads) set
 ``stops_running_steps = False``; those that do not isolate a step's process set
 ``isolates_steps = False`` (a step that kills its process would kill the test).
+
+Executors that run the task's command rather than its function (``runs_commands = True``,
+containers) get a command that writes its report to a file; their steps must share this
+machine's filesystem (a stand-in kubelet running the commands locally does).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 import time
 from typing import Any, ClassVar
 
@@ -21,16 +27,32 @@ __all__ = ["ExecutorConformance"]
 WAIT_S = 120.0
 
 
+_REPORTS = tempfile.mkdtemp(prefix="mlcore-executor-conformance-")
+
+
 def task(name: str, order: dict[str, Any], timeout: float | None = None) -> StepTask:
-    payload = json.dumps(order).encode()
+    report = os.path.join(_REPORTS, f"{name}-{time.monotonic_ns()}.json")
+    payload = json.dumps({**order, "report": report}).encode()
     return StepTask(
-        id=f"conformance-{name}-{time.monotonic_ns()}",
+        id=f"{time.monotonic_ns() % 10**12}",
         name=name,
         function=conformance_task,
         payload=payload,
-        command=["python", "-c", "pass"],
+        command=["python", "-m", "mlcore.testing.executor_tasks", payload.decode()],
         timeout=timeout,
+        image="python:3.11-slim",
+        labels={"mlcore/conformance": name},
     )
+
+
+def report_of(submitted: StepTask, outcome: StepOutcome) -> dict[str, Any]:
+    """What the step reported: its return value, or (command executors) its report file."""
+    if outcome.value is not None:
+        return dict(json.loads(outcome.value))
+    path = json.loads(submitted.payload)["report"]
+    assert os.path.exists(path), f"the step left no report ({outcome})"
+    with open(path) as handle:
+        return dict(json.load(handle))
 
 
 def finish(executor: Executor, handles: list[StepHandle], limit: float = WAIT_S) -> None:
@@ -57,39 +79,46 @@ class ExecutorConformance:
     stops_running_steps: ClassVar[bool] = True
     #: a step runs in a process of its own that may die without taking the executor along
     isolates_steps: ClassVar[bool] = True
+    #: how many steps the "many steps" test submits at once
+    many: ClassVar[int] = 40
 
     def test_capacity_is_positive(self, executor: Executor) -> None:
         assert executor.capacity >= 1
 
     def test_returns_what_the_step_returned(self, executor: Executor) -> None:
-        outcome = outcome_of(executor, task("echo", {"op": "echo", "value": "héllo"}))
+        submitted = task("echo", {"op": "echo", "value": "héllo"})
+        outcome = outcome_of(executor, submitted)
         assert outcome.ok, outcome.error
-        assert json.loads(outcome.value or b"{}")["echo"] == "héllo"
+        assert report_of(submitted, outcome)["echo"] == "héllo"
 
     def test_a_raising_step_fails_with_its_error(self, executor: Executor) -> None:
-        outcome = outcome_of(executor, task("fail", {"op": "fail", "message": "bad row 17"}))
+        submitted = task("fail", {"op": "fail", "message": "bad row 17"})
+        outcome = outcome_of(executor, submitted)
         assert outcome.status == "failed"
-        assert "ValueError" in (outcome.error or "")
-        assert "bad row 17" in (outcome.error or "")
+        text = outcome.error or ""
+        if getattr(executor, "runs_commands", False):  # the command said why, in its report
+            text = report_of(submitted, outcome)["error"]
+        assert "ValueError" in text
+        assert "bad row 17" in text
 
     def test_steps_run_at_once_up_to_capacity(self, executor: Executor) -> None:
         if executor.capacity < 2:
             return
-        handles = [
-            executor.submit(task(f"sleep{i}", {"op": "sleep", "seconds": 1.0})) for i in range(2)
-        ]
+        tasks = [task(f"sleep{i}", {"op": "sleep", "seconds": 1.0}) for i in range(2)]
+        handles = [executor.submit(t) for t in tasks]
         finish(executor, handles)
-        reports = [json.loads(h.outcome().value or b"{}") for h in handles]
         assert all(h.outcome().ok for h in handles)
+        reports = [report_of(t, h.outcome()) for t, h in zip(tasks, handles)]
         assert max(r["start"] for r in reports) < min(r["end"] for r in reports), (
             "two steps within capacity did not overlap"
         )
 
     def test_many_steps_all_end(self, executor: Executor) -> None:
-        handles = [executor.submit(task(f"n{i}", {"op": "echo", "value": i})) for i in range(40)]
+        tasks = [task(f"n{i}", {"op": "echo", "value": i}) for i in range(self.many)]
+        handles = [executor.submit(t) for t in tasks]
         finish(executor, handles)
-        values = sorted(json.loads(h.outcome().value or b"{}")["echo"] for h in handles)
-        assert values == list(range(40))
+        values = sorted(report_of(t, h.outcome())["echo"] for t, h in zip(tasks, handles))
+        assert values == list(range(self.many))
 
     def test_wait_returns_only_finished_steps(self, executor: Executor) -> None:
         slow = executor.submit(task("slow", {"op": "sleep", "seconds": 3}))

@@ -399,6 +399,10 @@ class SqlStore(SqlRegistryOps, SqlArtifactVersionOps, MetadataStore):
 
     def _run_pks(self, conn: Connection, run_ids: list[str]) -> dict[str, int]:
         found: dict[str, int] = {}
+        if len(run_ids) <= 2:  # a pre-compiled statement beats an expanding IN here
+            for run_id in run_ids:
+                found[run_id] = self._run_pk(conn, run_id)
+            return found
         for part in chunked(run_ids):
             found.update(
                 (run_id, int(pk)) for pk, run_id in conn.execute(_RUN_PKS, {"run_ids": part})
