@@ -15,6 +15,7 @@ scikit-learn (``--quick`` for fewer repeats, ``--kfp-repeats`` for the slow peer
 """
 
 import argparse
+import builtins
 import logging
 import os
 import statistics
@@ -185,6 +186,9 @@ def kfp_init(root: str) -> None:
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=root)
 
 
+_PRINT = builtins.print
+
+
 class Silenced:
     """kfp.local prints every task's log to stdout; keep the results readable."""
 
@@ -204,6 +208,7 @@ class Silenced:
         os.dup2(self.saved[1], 2)
         os.close(self.saved[0])
         os.close(self.saved[1])
+        builtins.print = _PRINT  # kfp.local can leave its indenting print installed
 
 
 def median_of(fn: object, repeats: int) -> float:
