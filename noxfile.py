@@ -11,7 +11,15 @@ nox.options.sessions = ["lint", "typecheck", "tests"]
 def tests(session: nox.Session) -> None:
     """The test suite (PostgreSQL tests start their own server when the binaries exist)."""
     session.install("-r", "requirements-test.txt")
-    session.run("pytest", "-q", "tests", "plugins/_template/tests", *session.posargs)
+    session.run(
+        "pytest",
+        "-q",
+        "tests",
+        "plugins/_template/tests",
+        "plugins/mlcore-dask/tests",
+        "plugins/mlcore-kubernetes/tests",
+        *session.posargs,
+    )
 
 
 @nox.session
@@ -25,14 +33,25 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy, strict on src/."""
-    session.install("-e", ".[dev]")
+    """mypy, strict on src/ and the plugins."""
+    session.install(
+        "-e", ".[dev]", "-e", "./plugins/mlcore-dask", "-e", "./plugins/mlcore-kubernetes"
+    )
     session.run("mypy")
 
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Side-by-side benchmarks against the peers (MLflow) in one environment."""
-    session.install("-e", ".", "mlflow==3.17.2")
-    for script in ("bench_import", "bench_logging", "bench_search", "bench_metric_history"):
+    """Side-by-side benchmarks against the peers (MLflow, kfp) in one environment."""
+    session.install(
+        "-e", ".", "mlflow==3.17.2", "kfp", "scikit-learn", "pandas", "onnxruntime", "skl2onnx"
+    )
+    for script in (
+        "bench_import",
+        "bench_logging",
+        "bench_search",
+        "bench_metric_history",
+        "bench_models",
+        "bench_pipelines",
+    ):
         session.run("python", f"benchmarks/{script}.py", *session.posargs)
