@@ -18,6 +18,8 @@ def tests(session: nox.Session) -> None:
         "plugins/_template/tests",
         "plugins/mlcore-dask/tests",
         "plugins/mlcore-kubernetes/tests",
+        "plugins/mlcore-s3/tests",
+        "plugins/mlcore-gcs/tests",
         *session.posargs,
     )
 
@@ -35,7 +37,8 @@ def lint(session: nox.Session) -> None:
 def typecheck(session: nox.Session) -> None:
     """mypy, strict on src/ and the plugins."""
     session.install(
-        "-e", ".[dev]", "-e", "./plugins/mlcore-dask", "-e", "./plugins/mlcore-kubernetes"
+        "-e", ".[dev]", "-e", "./plugins/mlcore-dask", "-e", "./plugins/mlcore-kubernetes",
+        "-e", "./plugins/mlcore-s3", "-e", "./plugins/mlcore-gcs",
     )
     session.run("mypy")
 

@@ -52,4 +52,5 @@ if ! wait "$KUBE_BUILD"; then
   echo "building kube-apiserver failed:"; tail -50 "$KUBE_LOG"; exit 1
 fi
 .venv/bin/python -m pytest -q -p no:cacheprovider tests plugins/_template/tests \
-  plugins/mlcore-dask/tests plugins/mlcore-kubernetes/tests "$@"
+  plugins/mlcore-dask/tests plugins/mlcore-kubernetes/tests \
+  plugins/mlcore-s3/tests plugins/mlcore-gcs/tests "$@"

@@ -7,11 +7,13 @@ in the ``mlcore.artifacts`` entry-point group under their URI scheme.
 
 from __future__ import annotations
 
-from mlcore import plugins
+from mlcore import artifact_options, plugins
 from mlcore.artifacts.base import ArtifactStore, HashingReader
 from mlcore.uris import uri_scheme
 
-__all__ = ["ArtifactStore", "HashingReader", "resolve_artifact_store"]
+__all__ = ["ArtifactStore", "HashingReader", "configure", "resolve_artifact_store"]
+
+configure = artifact_options.configure
 
 
 def resolve_artifact_store(root_uri: str) -> ArtifactStore:
@@ -23,5 +25,9 @@ def resolve_artifact_store(root_uri: str) -> ArtifactStore:
     """
     scheme = uri_scheme(root_uri) or "file"
     store_class = plugins.load("mlcore.artifacts", scheme, expect=ArtifactStore)
+    if scheme not in ("file", "memory"):
+        # options in the query (endpoint_url=...) are remembered for the bucket; see
+        # mlcore.artifact_options
+        root_uri = artifact_options.remember(root_uri)
     store: ArtifactStore = store_class.from_uri(root_uri)
     return store

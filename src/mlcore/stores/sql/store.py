@@ -13,7 +13,7 @@ from sqlalchemy import Connection, bindparam, delete, insert, or_, select, updat
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 
-from mlcore import _config
+from mlcore import _config, artifact_options
 from mlcore._validation import numeric_or_none
 from mlcore.errors import (
     AlreadyExistsError,
@@ -680,6 +680,9 @@ def _normalise_root(uri: str | None) -> str | None:
     """Artifact roots are stored as absolute URIs; plain paths become ``file://`` URIs."""
     if not uri:
         return None
+    # a query holds connection options (endpoint, region...), not identity: remember them for
+    # this process and store the bare location
+    uri = artifact_options.remember(uri)
     if uri_scheme(uri) == "":
         return path_to_file_uri(uri)
     return uri.rstrip("/")

@@ -1,0 +1,69 @@
+"""``S3ArtifactStore``: mlcore artifacts in S3 through s3fs.
+
+Uploads stream in parts of ``part_size_mb`` (multipart above one part); the object appears
+only when the upload completes, and a failed upload is aborted, so nothing partial is ever
+visible under the final key. Transient errors and throttling are retried with exponential
+backoff and jitter, by botocore (``standard`` retry mode) and by s3fs around each call.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from mlcore.artifacts.object_store import ObjectArtifactStore, Option, to_bool, to_positive_int
+
+
+def _addressing(value: str) -> str:
+    if value not in ("auto", "path", "virtual"):
+        raise ValueError(f"expected auto, path or virtual, got {value!r}")
+    return value
+
+
+class S3ArtifactStore(ObjectArtifactStore):
+    """Artifacts under ``s3://bucket/prefix``.
+
+    Location options (query of the artifact URI, remembered per bucket)::
+
+        s3://bucket/prefix?endpoint_url=http://127.0.0.1:9000&region=eu-west-1&retries=8
+    """
+
+    schemes = ("s3", "s3a")
+    options: ClassVar[dict[str, Option]] = {
+        **ObjectArtifactStore.options,
+        "endpoint_url": Option(str, "an S3-compatible server (MinIO, moto, Ceph...)"),
+        "region": Option(str, "the bucket's region"),
+        "profile": Option(str, "a profile of ~/.aws/credentials"),
+        "anon": Option(to_bool, "unsigned requests (public buckets)"),
+        "addressing_style": Option(_addressing, "auto, path or virtual"),
+        "verify_ssl": Option(to_bool, "check the server's TLS certificate"),
+        "max_concurrency": Option(to_positive_int, "parallel part uploads of put_file"),
+    }
+
+    def _storage_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        retries = options.get("retries", 5)
+        config: dict[str, Any] = {
+            "retries": {"max_attempts": max(1, retries), "mode": "standard"},
+            "connect_timeout": 10,
+        }
+        if "addressing_style" in options:
+            config["s3"] = {"addressing_style": options["addressing_style"]}
+        client: dict[str, Any] = {}
+        if "region" in options:
+            client["region_name"] = options["region"]
+        if "verify_ssl" in options:
+            client["verify"] = options["verify_ssl"]
+        storage: dict[str, Any] = {
+            "config_kwargs": config,
+            "client_kwargs": client,
+            "use_listings_cache": False,
+            "default_block_size": self.part_size,
+        }
+        for key in ("endpoint_url", "profile", "anon", "max_concurrency"):
+            if key in options:
+                storage[key] = options[key]
+        return storage
+
+    def __init__(self, root_uri: str, **options: str) -> None:
+        super().__init__(root_uri, **options)
+        # s3fs's own retry loop around each call (botocore's covers each HTTP request)
+        self.fs.retries = max(1, int(self.location_options.get("retries", 5)))
