@@ -19,7 +19,6 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from functools import partial
 from pathlib import Path
 
 import pytest
@@ -69,6 +68,57 @@ def _isolated_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[N
     _fluent._state.__init__()  # type: ignore[misc]
 
 
+class PgCluster:
+    """A throw-away PostgreSQL cluster on a free loopback port (test-infra §1), restartable."""
+
+    def __init__(self, *, durable: bool = False) -> None:
+        # not durable (the default, for speed): commits acknowledged just before a crash may be
+        # lost, as synchronous_commit=off allows; fault tests that crash the server need durable
+        self.durable = durable
+        dirs = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2]))
+        if not dirs:
+            missing_service("PostgreSQL binaries not found (apt-get install postgresql)")
+        self.bindir, as_root = dirs[-1], os.geteuid() == 0
+        self.user = "postgres" if as_root else None
+        self.base = tempfile.mkdtemp(prefix="mlcore-pg-")
+        if as_root:
+            shutil.chown(self.base, "postgres", "postgres")
+        self.data, self.port = os.path.join(self.base, "data"), free_port()
+        self._run(
+            "initdb", "-D", self.data, "-A", "trust", "-U", "postgres", "-E", "UTF8",
+            "--locale=C.UTF-8", "--no-sync",
+        )  # fmt: skip
+        self.start()
+
+    @property
+    def url(self) -> str:
+        """The server's URL without a database name."""
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}"
+
+    def _run(self, tool: str, *args: str) -> None:
+        subprocess.run(
+            [f"{self.bindir}/{tool}", *args],
+            check=True, user=self.user, capture_output=True, text=True,
+        )  # fmt: skip
+
+    def start(self) -> None:
+        self._run(
+            "pg_ctl", "-D", self.data, "-l", f"{self.base}/server.log", "-w", "-t", "60", "-o",
+            f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.base} -c max_connections=200"
+            + ("" if self.durable else
+               " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"),
+            "start",
+        )  # fmt: skip
+
+    def stop(self, mode: str = "immediate") -> None:
+        self._run("pg_ctl", "-D", self.data, "-m", mode, "-w", "stop")
+
+    def destroy(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self.stop()
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[str]:
     """A PostgreSQL server URL without a database name."""
@@ -76,56 +126,11 @@ def pg_server() -> Iterator[str]:
     if url:
         yield url.rsplit("/", 1)[0]
         return
-    dirs = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2]))
-    if not dirs:
-        missing_service("PostgreSQL binaries not found (apt-get install postgresql)")
-    bindir, as_root = dirs[-1], os.geteuid() == 0
-    user = "postgres" if as_root else None
-    base = tempfile.mkdtemp(prefix="mlcore-pg-")
-    if as_root:
-        shutil.chown(base, "postgres", "postgres")
-    data, port = os.path.join(base, "data"), free_port()
-    run = partial(subprocess.run, check=True, user=user, capture_output=True, text=True)
-    run(
-        [
-            f"{bindir}/initdb",
-            "-D",
-            data,
-            "-A",
-            "trust",
-            "-U",
-            "postgres",
-            "-E",
-            "UTF8",
-            "--locale=C.UTF-8",
-            "--no-sync",
-        ]
-    )
-    run(
-        [
-            f"{bindir}/pg_ctl",
-            "-D",
-            data,
-            "-l",
-            f"{base}/server.log",
-            "-w",
-            "-t",
-            "60",
-            "-o",
-            f"-c listen_addresses=127.0.0.1 -p {port} -k {base} -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
-            "start",
-        ]
-    )
+    cluster = PgCluster()
     try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
+        yield cluster.url
     finally:
-        subprocess.run(
-            [f"{bindir}/pg_ctl", "-D", data, "-m", "immediate", "-w", "stop"],
-            user=user,
-            capture_output=True,
-        )
-        shutil.rmtree(base, ignore_errors=True)
+        cluster.destroy()
 
 
 @pytest.fixture

@@ -47,7 +47,7 @@ def test_tracking_end_to_end_on_s3(s3_server: str, bucket: str, tmp_path: Path) 
     tracker = mlcore.Tracker(
         f"sqlite:///{tmp_path}/m.db", artifact_uri=f"s3://{bucket}/mlcore?endpoint_url={s3_server}"
     )
-    exp = tracker.create_experiment("s3-exp")
+    exp = tracker.create_experiment("s3-exp").experiment_id
     run = tracker.create_run(exp)
     local = tmp_path / "weights.bin"
     local.write_bytes(os.urandom(3 << 20))
@@ -188,3 +188,54 @@ def test_missing_bucket_is_a_clear_error(s3_server: str) -> None:
         store.put_bytes(b"x", "f.txt")
     assert "bucket 'no-such-bucket" in str(err.value)
     assert "does not exist" in str(err.value)
+
+
+def test_store_copy_moves_the_embedded_default_to_s3(
+    s3_server: str, bucket: str, tmp_path: Path
+) -> None:
+    """`mlcore store copy ./.mlcore DST --artifacts s3://...`: PostgreSQL when the suite has
+    one (CI), else SQLite; every file verified by sha256 on S3."""
+    import sqlalchemy as sa
+
+    from mlcore.cli import main
+
+    home = tmp_path / "home"
+    tracker = mlcore.Tracker(str(home))
+    run = tracker.create_run(tracker.create_experiment("to-s3").experiment_id)
+    rid = run.info.run_id
+    payload = os.urandom(7 << 20)
+    (tmp_path / "blob.bin").write_bytes(payload)
+    tracker.log_artifact(rid, str(tmp_path / "blob.bin"), "data")
+    tracker.log_metric(rid, "loss", 0.5, step=1)
+    tracker.end_run(rid)
+    tracker.close()
+
+    destination = f"sqlite:///{tmp_path}/team.db"
+    server_url = os.environ.get("MLCORE_TEST_POSTGRES_URL")
+    admin = None
+    if server_url:
+        name = f"s3copy_{uuid.uuid4().hex[:8]}"
+        admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        destination = f"{server_url.rsplit('/', 1)[0]}/{name}"
+    root = f"s3://{bucket}/team"
+    try:
+        code = main(
+            ["store", "copy", str(home), destination, "--artifacts", f"{root}?endpoint_url={s3_server}"]
+        )
+        assert code == 0
+        team = mlcore.Tracker(destination, artifact_uri=root)
+        info = team.get_run(rid).info
+        assert info.artifact_uri.startswith(root + "/")
+        assert team.get_run(rid).data.metrics["loss"] == 0.5
+        got = team.download_artifacts(rid, "data/blob.bin", str(tmp_path / "dl"))
+        assert Path(got).read_bytes() == payload
+        key = info.artifact_uri.removeprefix("s3://") + "/data/blob.bin"
+        assert hashlib.sha256(_raw(s3_server).cat(key)).hexdigest() == hashlib.sha256(
+            payload
+        ).hexdigest()
+        team.close()
+    finally:
+        if admin is not None:
+            admin.dispose()

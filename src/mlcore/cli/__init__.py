@@ -3,8 +3,9 @@
 ``mlcore [--tracking-uri URI] [--json] <command>``; commands: ``experiments list``,
 ``runs list``, ``runs show``, ``models list``, ``models show``, ``artifacts list``,
 ``artifacts show``, ``pipeline compile``, ``pipeline run``, ``pipeline runs list``,
-``pipeline runs show``, ``quickstart``. Exit status 0 on success, 1 on an mlcore error
-(the message goes to stderr, without a traceback), 2 on a usage error.
+``pipeline runs show``, ``store migrate``, ``store copy``, ``quickstart``. Exit status 0 on
+success, 1 on an mlcore error (the message goes to stderr, without a traceback), 2 on a usage
+error.
 """
 
 from __future__ import annotations
@@ -14,7 +15,13 @@ import sys
 from collections.abc import Sequence
 
 from mlcore import __version__
-from mlcore.cli import pipeline_commands, quickstart, registry_commands, tracking_commands
+from mlcore.cli import (
+    pipeline_commands,
+    quickstart,
+    registry_commands,
+    store_commands,
+    tracking_commands,
+)
 from mlcore.errors import MlcoreError
 
 
@@ -39,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     tracking_commands.add_parsers(sub, common)
     registry_commands.add_parsers(sub, common)
     pipeline_commands.add_parsers(sub, common)
+    store_commands.add_parsers(sub, common)
     quickstart.add_parser(sub, common)
     return parser
 

@@ -1,0 +1,267 @@
+"""Store administration: ``mlcore store migrate`` and ``mlcore store copy``.
+
+``copy_store`` moves a whole store — metadata and artifacts — for instance from the embedded
+default (``./.mlcore``) to PostgreSQL + S3. Artifacts go first, each file streamed from the
+source root to the destination root and hashed on the way; then every file is read back from
+the destination and checked against that hash and against the sha256 recorded when it was
+logged; only then are the rows copied, in one destination transaction, with artifact URIs
+rewritten to the new root. A failure at any point leaves the destination database empty (files
+already copied stay in the new root and are overwritten by a retry). The source is only read.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from mlcore.artifacts import resolve_artifact_store
+from mlcore.artifacts.base import CHUNK_SIZE, HashingReader
+from mlcore.errors import IntegrityError, InvalidInputError, NotFoundError
+from mlcore.stores import resolve_store
+from mlcore.stores.sql import copy as sql_copy
+from mlcore.stores.sql import migrate
+from mlcore.stores.sql.engine import create_sql_engine
+from mlcore.stores.sql.schema import SCHEMA_REVISION, artifact_files, experiments, runs
+from mlcore.stores.sql.store import SqlStore
+from mlcore.uris import join_uri, redact_uri, uri_scheme
+
+if TYPE_CHECKING:
+    from mlcore.artifacts.base import ArtifactStore
+
+__all__ = ["CopyReport", "copy_store", "migrate_store", "plan_copy"]
+
+#: progress(kind, amount): kind "bytes" (artifact bytes copied), "verify" (bytes checked) or
+#: a table name (rows copied)
+Progress = Callable[[str, int], None]
+
+
+def _sql_store(uri: str, *, artifact_uri: str | None = None) -> SqlStore:
+    store = resolve_store(uri, artifact_uri=artifact_uri)
+    if not isinstance(store, SqlStore):
+        store.close()
+        raise InvalidInputError(
+            f"{redact_uri(uri)!r} is not a SQL store; copy and migrate work on SQLite, "
+            "PostgreSQL and MySQL stores (and ./.mlcore directories)",
+            field="uri",
+        )
+    return store
+
+
+def _database_url(uri: str) -> str:
+    if uri_scheme(uri) in ("", "file"):
+        from mlcore.stores.file import DB_NAME
+        from mlcore.uris import file_uri_to_path
+
+        return f"sqlite:///{os.path.join(os.path.abspath(file_uri_to_path(uri)), DB_NAME)}"
+    return uri
+
+
+def migrate_store(uri: str) -> tuple[str | None, str]:
+    """Bring the database at ``uri`` to this mlcore's schema; returns ``(before, after)``."""
+    engine = create_sql_engine(_database_url(uri))
+    try:
+        with engine.connect() as conn, conn.begin():
+            before = migrate.current_revision(conn)
+        migrate.upgrade(engine)
+    finally:
+        engine.dispose()
+    return before, SCHEMA_REVISION
+
+
+@dataclass
+class CopyPlan:
+    """What a copy will do: root mapping, files and their sizes, rows per table."""
+
+    mapping: list[tuple[str, str]]
+    files: list[tuple[str, str, int]] = field(default_factory=list)  # (src root, path, size)
+    rows: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(size for _, _, size in self.files)
+
+    def remap(self, uri: str) -> str:
+        """``uri`` under the destination root (longest matching source root), else unchanged."""
+        for source, target in sorted(self.mapping, key=lambda m: -len(m[0])):
+            if uri == source:
+                return target
+            if uri.startswith(source + "/"):
+                return target + uri[len(source) :]
+        return uri
+
+
+@dataclass
+class CopyReport:
+    """What a copy did."""
+
+    rows: dict[str, int]
+    files: int
+    bytes: int
+    verified: int
+    artifact_root: str | None
+
+
+def _under(uri: str, root: str) -> bool:
+    return uri == root or uri.startswith(root.rstrip("/") + "/")
+
+
+def plan_copy(source: SqlStore, destination_root: str | None) -> CopyPlan:
+    """The mapping from source artifact roots to places under ``destination_root``."""
+    src_root = source.default_artifact_root.rstrip("/")
+    with source.engine.connect() as conn:
+        locations = conn.execute(
+            select(experiments.c.experiment_id, experiments.c.artifact_location)
+        ).all()
+        plan = CopyPlan(mapping=[])
+        plan.rows = sql_copy.count_rows(conn)
+    if destination_root is None:
+        return plan
+    dst_root = destination_root.rstrip("/")
+    plan.mapping.append((src_root, dst_root))
+    for experiment_id, location in locations:
+        location = location.rstrip("/")
+        if not _under(location, src_root):
+            plan.mapping.append((location, join_uri(dst_root, "experiments", str(experiment_id))))
+    for root, _target in plan.mapping:
+        store = resolve_artifact_store(root)
+        if not store.exists(""):
+            continue
+        for info in store.walk():
+            plan.files.append((root, info.path, info.size or 0))
+    return plan
+
+
+def _recorded_hashes(source: SqlStore) -> dict[str, str]:
+    """sha256 recorded at logging time, by absolute source URI."""
+    query = select(runs.c.artifact_uri, artifact_files.c.path, artifact_files.c.sha256).join(
+        runs, runs.c.run_pk == artifact_files.c.run_pk
+    )
+    with source.engine.connect() as conn:
+        return {
+            join_uri(uri.rstrip("/"), path): sha
+            for uri, path, sha in conn.execute(query)
+            if sha is not None
+        }
+
+
+def _hash_of(store: ArtifactStore, path: str, progress: Progress | None) -> str:
+    with store.open(path) as handle:
+        reader = HashingReader(handle)
+        while chunk := reader.read(CHUNK_SIZE):
+            if progress is not None:
+                progress("verify", len(chunk))
+    return reader.hexdigest()
+
+
+def copy_store(
+    source_uri: str,
+    destination_uri: str,
+    *,
+    artifact_uri: str | None = None,
+    copy_artifacts: bool = True,
+    progress: Progress | None = None,
+    plan_ready: Callable[[CopyPlan], None] | None = None,
+) -> CopyReport:
+    """Copy a whole store (metadata and artifacts) into an empty destination.
+
+    Args:
+        source_uri: the store to copy (a ``./.mlcore`` directory or a SQL URL); only read.
+        destination_uri: an empty store (a SQL URL, or a directory).
+        artifact_uri: the destination's artifact root (``s3://bucket/prefix``...); default:
+            the destination store's default root (``MLCORE_ARTIFACT_URI``, or ``artifacts/``
+            next to a SQLite file).
+        copy_artifacts: False copies metadata only and keeps artifact URIs as they are (for
+            artifacts already in shared storage).
+        progress: called as work advances (see ``Progress``).
+        plan_ready: called with the plan (totals) before anything is written.
+
+    Raises:
+        AlreadyExistsError: the destination store is not empty (nothing is written).
+        IntegrityError: a copied file does not match its recorded or streamed sha256 (the
+            destination database stays empty).
+    """
+    source = _sql_store(source_uri)
+    destination = _sql_store(destination_uri, artifact_uri=artifact_uri)
+    try:
+        with destination.engine.connect() as conn, conn.begin():
+            sql_copy.require_empty(conn, f"destination {destination.display_name}")
+        root = destination.default_artifact_root if copy_artifacts else None
+        plan = plan_copy(source, root)
+        if plan_ready is not None:
+            plan_ready(plan)
+        copied = _copy_files(source, plan, progress) if copy_artifacts else {}
+        rows = sql_copy.copy_tables(
+            source.engine, destination.engine, remap=plan.remap, progress=progress
+        )
+        return CopyReport(
+            rows=rows,
+            files=len(copied),
+            bytes=plan.total_bytes,
+            verified=len(copied),
+            artifact_root=root,
+        )
+    finally:
+        source.close()
+        destination.close()
+
+
+def _copy_files(source: SqlStore, plan: CopyPlan, progress: Progress | None) -> dict[str, str]:
+    """Stream every file to its new place, then verify; returns sha256 by destination URI."""
+    stores: dict[str, Any] = {}
+
+    def store_for(root: str) -> ArtifactStore:
+        if root not in stores:
+            stores[root] = resolve_artifact_store(root)
+        store: ArtifactStore = stores[root]
+        return store
+
+    recorded = _recorded_hashes(source)
+    copied: dict[str, tuple[str, str, str]] = {}  # dst uri -> (dst root, path, sha256)
+    for src_root, path, _size in plan.files:
+        dst_root = plan.remap(src_root)
+        if dst_root == src_root:  # the destination shares the source's artifact root
+            continue
+        src_uri = join_uri(src_root, path)
+        with store_for(src_root).open(path) as handle:
+            counted = _Counting(handle, progress)
+            info = store_for(dst_root).put_stream(counted, path)
+        expected = recorded.get(src_uri)
+        if expected is not None and expected != info.sha256:
+            raise IntegrityError(
+                f"artifact {src_uri} does not match the sha256 recorded when it was logged "
+                f"(recorded {expected[:12]}..., read {str(info.sha256)[:12]}...); the source is "
+                "damaged, nothing was copied to the destination database"
+            )
+        copied[join_uri(dst_root, path)] = (dst_root, path, str(info.sha256))
+    bad = []
+    for dst_uri, (dst_root, path, sha) in copied.items():
+        try:
+            found = _hash_of(store_for(dst_root), path, progress)
+        except NotFoundError:
+            found = "missing"
+        if found != sha:
+            bad.append(dst_uri)
+    if bad:
+        raise IntegrityError(
+            f"{len(bad)} copied file(s) read back differently from the destination, e.g. "
+            f"{bad[0]}; the destination database was left empty"
+        )
+    return {uri: sha for uri, (_, _, sha) in copied.items()}
+
+
+class _Counting:
+    """A read-through stream that reports bytes to ``progress``."""
+
+    def __init__(self, stream: Any, progress: Progress | None) -> None:
+        self._stream = stream
+        self._progress = progress
+
+    def read(self, size: int = -1) -> bytes:
+        data: bytes = self._stream.read(size)
+        if data and self._progress is not None:
+            self._progress("bytes", len(data))
+        return data

@@ -1,0 +1,179 @@
+"""``mlcore store copy`` / ``migrate``: a whole store moves, verifiably, or nothing does."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import sqlalchemy as sa
+from sklearn.linear_model import LogisticRegression
+
+import mlcore
+from mlcore.cli import main
+from mlcore.errors import AlreadyExistsError, IntegrityError
+from mlcore.registry import Registry
+from mlcore.tracking.artifact_versions import Artifact, log_artifact_version
+from mlcore.tracking.store_admin import copy_store, migrate_store
+from mlcore.uris import file_uri_to_path
+
+
+def build_store(home: Path, tmp: Path) -> dict[str, Any]:
+    """An embedded store with a bit of everything: experiments, nested runs, metrics,
+    artifacts (also under a custom location), models with an alias, artifact versions."""
+    tracker = mlcore.Tracker(str(home))
+    exp = tracker.create_experiment("copy-me", tags={"team": "a"}).experiment_id
+    outside = tmp / "elsewhere"
+    custom = tracker.create_experiment("custom-loc", artifact_location=str(outside)).experiment_id
+    parent = tracker.create_run(exp, name="parent", config={"lr": 0.1, "layers": [1, 2]})
+    pid = parent.info.run_id
+    child = tracker.create_run(exp, name="child", parent_run_id=pid).info.run_id
+    for step in range(2000):
+        tracker.log_metric(pid, "loss", 1 / (step + 1), step=step)
+    tracker.set_tag(child, "kind", "fold")
+    weights = tmp / "weights.bin"
+    weights.write_bytes(os.urandom(300_000))
+    tracker.log_artifact(pid, str(weights), "data")
+    tracker.log_dict(child, {"a": 1}, "cfg.json")
+    other = tracker.create_run(custom, name="other").info.run_id
+    tracker.log_text(other, "hello", "notes/readme.txt")
+    X = np.random.default_rng(0).normal(size=(60, 3))
+    y = (X[:, 0] > 0).astype(int)
+    model = LogisticRegression().fit(X, y)
+    tracker.log_model(pid, model, "model", registered_model_name="clf")
+    Registry(tracker=tracker).set_alias("clf", "champion", 1)
+    dataset = tmp / "ds.csv"
+    dataset.write_text("a,b\n1,2\n")
+    art = Artifact("dataset-x", type="dataset")
+    art.add_file(dataset)
+    log_artifact_version(tracker, pid, art)
+    tracker.end_run(child)
+    tracker.end_run(pid)
+    tracker.end_run(other)
+    tracker.close()
+    return {"exp": exp, "custom": custom, "pid": pid, "child": child, "other": other, "X": X,
+            "pred": model.predict(X), "weights": weights.read_bytes()}  # fmt: skip
+
+
+def check_copy(dst: str, artifacts_root: str, built: dict[str, Any], tmp: Path) -> None:
+    tracker = mlcore.Tracker(dst, artifact_uri=artifacts_root)
+    exp = tracker.get_experiment(built["exp"])
+    assert exp.name == "copy-me" and exp.tags["team"] == "a"
+    assert exp.artifact_location.startswith(artifacts_root)
+    parent = tracker.get_run(built["pid"])
+    assert parent.info.status == "FINISHED"
+    assert parent.data.params["lr"] == "0.1"
+    assert parent.info.artifact_uri.startswith(artifacts_root)
+    assert tracker.metric_history(built["pid"], "loss").num_rows == 2000
+    child = tracker.get_run(built["child"])
+    assert child.info.parent_run_id == built["pid"] and child.data.tags["kind"] == "fold"
+    got = tracker.download_artifacts(built["pid"], "data/weights.bin", str(tmp / "dl"))
+    assert Path(got).read_bytes() == built["weights"]
+    cfg = tracker.download_artifacts(built["child"], "cfg.json", str(tmp / "dl2"))
+    assert json.loads(Path(cfg).read_text()) == {"a": 1}
+    other = tracker.get_run(built["other"])
+    assert other.info.artifact_uri.startswith(artifacts_root)  # moved under the new root too
+    note = tracker.download_artifacts(built["other"], "notes/readme.txt", str(tmp / "dl3"))
+    assert Path(note).read_text() == "hello"
+    registry = Registry(tracker=tracker)
+    version = registry.get_model_version_by_alias("clf", "champion")
+    assert version.version == 1
+    assert version.source.startswith(("runs:/", artifacts_root))
+    loaded = registry.load_model("models:/clf@champion")
+    assert list(loaded.predict(built["X"])) == list(built["pred"])
+    files = tracker.artifact("dataset-x:v0").download(str(tmp / "ds"))
+    assert Path(files, "ds.csv").read_text() == "a,b\n1,2\n"
+    # ids keep counting after the copied ones
+    new = tracker.create_experiment("after-copy").experiment_id
+    assert int(new) > int(built["custom"])
+    tracker.close()
+
+
+def test_copy_embedded_store_to_another_sqlite_store_and_root(tmp_path: Path) -> None:
+    built = build_store(tmp_path / "src", tmp_path)
+    dst_root = (tmp_path / "new-artifacts").as_uri()
+    report = copy_store(
+        str(tmp_path / "src"), f"sqlite:///{tmp_path}/dst.db", artifact_uri=dst_root
+    )
+    assert report.rows["runs"] == 3 and report.rows["metric_chunks"] >= 1
+    assert report.files == report.verified >= 5
+    check_copy(f"sqlite:///{tmp_path}/dst.db", dst_root, built, tmp_path)
+    # the source is untouched and still works
+    source = mlcore.Tracker(str(tmp_path / "src"))
+    assert source.get_run(built["pid"]).info.artifact_uri.startswith((tmp_path / "src").as_uri())
+    source.close()
+
+
+@pytest.mark.postgres
+def test_copy_embedded_store_to_postgres(tmp_path: Path, pg_url: str) -> None:
+    built = build_store(tmp_path / "src", tmp_path)
+    dst_root = (tmp_path / "team-artifacts").as_uri()
+    code = main(["--json", "store", "copy", str(tmp_path / "src"), pg_url, "--artifacts", dst_root])
+    assert code == 0
+    check_copy(pg_url, dst_root, built, tmp_path)
+
+
+def test_copy_into_a_non_empty_store_is_refused_and_changes_nothing(tmp_path: Path) -> None:
+    build_store(tmp_path / "src", tmp_path)
+    dst = mlcore.Tracker(str(tmp_path / "dst"))
+    dst.create_experiment("already-here")
+    dst.close()
+    with pytest.raises(AlreadyExistsError, match="not empty"):
+        copy_store(str(tmp_path / "src"), str(tmp_path / "dst"))
+    after = mlcore.Tracker(str(tmp_path / "dst"))
+    assert [e.name for e in after.list_experiments()] == ["already-here"]
+    after.close()
+    assert not (tmp_path / "dst" / "artifacts").exists() or not any(
+        (tmp_path / "dst" / "artifacts").rglob("weights.bin")
+    )
+
+
+def test_a_damaged_source_file_stops_the_copy_before_any_row(tmp_path: Path) -> None:
+    built = build_store(tmp_path / "src", tmp_path)
+    source = mlcore.Tracker(str(tmp_path / "src"))
+    root = file_uri_to_path(source.get_run(built["pid"]).info.artifact_uri)
+    source.close()
+    Path(root, "data", "weights.bin").write_bytes(b"bit rot")
+    with pytest.raises(IntegrityError, match="recorded"):
+        copy_store(str(tmp_path / "src"), f"sqlite:///{tmp_path}/dst.db")
+    engine = sa.create_engine(f"sqlite:///{tmp_path}/dst.db")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM runs").scalar() == 0
+        assert conn.exec_driver_sql("SELECT count(*) FROM experiments").scalar() == 0
+    engine.dispose()
+
+
+def test_cli_migrate_reports_revisions(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.stores.test_migrations import _old_store
+
+    url = f"sqlite:///{tmp_path}/old.db"
+    _old_store(url)
+    assert main(["store", "migrate", url]) == 0
+    assert "migrated 0001_initial -> 0002_registry_artifacts" in capsys.readouterr().out
+    assert migrate_store(url) == ("0002_registry_artifacts", "0002_registry_artifacts")
+    assert main(["store", "migrate", url]) == 0
+    assert "already at" in capsys.readouterr().out
+
+
+def test_copy_verifies_every_file_by_sha256(tmp_path: Path) -> None:
+    build_store(tmp_path / "src", tmp_path)
+    dst_root = tmp_path / "roots"
+    events: dict[str, int] = {}
+
+    def progress(kind: str, amount: int) -> None:
+        events[kind] = events.get(kind, 0) + amount
+
+    report = copy_store(
+        str(tmp_path / "src"), f"sqlite:///{tmp_path}/d.db",
+        artifact_uri=dst_root.as_uri(), progress=progress,
+    )  # fmt: skip
+    assert events["bytes"] == events["verify"] == report.bytes > 300_000
+    copied = {
+        p.relative_to(dst_root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in dst_root.rglob("*") if p.is_file()
+    }  # fmt: skip
+    assert len(copied) == report.files
