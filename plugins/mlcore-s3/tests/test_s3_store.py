@@ -16,7 +16,7 @@ from mlcore_s3 import S3ArtifactStore
 
 import mlcore
 from mlcore.artifacts import resolve_artifact_store
-from mlcore.errors import InvalidInputError, NotFoundError, StoreError
+from mlcore.errors import IntegrityError, InvalidInputError, NotFoundError, StoreError
 from mlcore.testing import ArtifactStoreConformance
 
 
@@ -222,7 +222,14 @@ def test_store_copy_moves_the_embedded_default_to_s3(
     root = f"s3://{bucket}/team"
     try:
         code = main(
-            ["store", "copy", str(home), destination, "--artifacts", f"{root}?endpoint_url={s3_server}"]
+            [
+                "store",
+                "copy",
+                str(home),
+                destination,
+                "--artifacts",
+                f"{root}?endpoint_url={s3_server}",
+            ]
         )
         assert code == 0
         team = mlcore.Tracker(destination, artifact_uri=root)
@@ -232,10 +239,27 @@ def test_store_copy_moves_the_embedded_default_to_s3(
         got = team.download_artifacts(rid, "data/blob.bin", str(tmp_path / "dl"))
         assert Path(got).read_bytes() == payload
         key = info.artifact_uri.removeprefix("s3://") + "/data/blob.bin"
-        assert hashlib.sha256(_raw(s3_server).cat(key)).hexdigest() == hashlib.sha256(
-            payload
-        ).hexdigest()
+        assert (
+            hashlib.sha256(_raw(s3_server).cat(key)).hexdigest()
+            == hashlib.sha256(payload).hexdigest()
+        )
         team.close()
     finally:
         if admin is not None:
             admin.dispose()
+
+
+def test_large_local_files_take_the_parallel_multipart_path(
+    s3_server: str, bucket: str, tmp_path: Path
+) -> None:
+    store = S3ArtifactStore(f"s3://{bucket}/fast?endpoint_url={s3_server}&part_size_mb=5")
+    data = os.urandom(23 << 20)  # five parts, uploaded concurrently
+    (tmp_path / "big.bin").write_bytes(data)
+    info = store.put_file(tmp_path / "big.bin", "m/big.bin")
+    assert info.size == len(data) and info.sha256 == hashlib.sha256(data).hexdigest()
+    back = store.get_file("m/big.bin", tmp_path / "back.bin", sha256=info.sha256)
+    assert back.sha256 == info.sha256 and (tmp_path / "back.bin").read_bytes() == data
+    _raw(s3_server).pipe(f"{bucket}/fast/m/big.bin", b"tampered")
+    with pytest.raises(IntegrityError):
+        store.get_file("m/big.bin", tmp_path / "bad.bin", sha256=info.sha256)
+    assert not (tmp_path / "bad.bin").exists()
