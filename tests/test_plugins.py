@@ -104,7 +104,9 @@ def test_third_party_plugin_is_found_lazily_and_works(install: Installer, tmp_pa
     tracker.close()
 
 
-def test_unknown_key_names_the_package_to_install() -> None:
+def test_unknown_key_names_the_package_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLCORE_DISABLE_PLUGINS", "mlcore-s3,mlcore-gcs")  # as if not installed
+    plugins.reset()
     with pytest.raises(PluginNotFoundError, match=r"'s3'.*install mlcore-s3") as caught:
         resolve_artifact_store("s3://bucket/x")
     assert caught.value.group == "mlcore.artifacts" and caught.value.name == "s3"

@@ -196,14 +196,24 @@ def test_symlinks_out_of_a_logged_directory_are_skipped(tracker: Tracker, tmp_pa
     assert [f.path for f in files] == ["ok.txt"]
 
 
-def test_unknown_schemes_name_what_to_install(tmp_path: Path) -> None:
-    with pytest.raises(PluginNotFoundError, match="ftp"):
-        Tracker("ftp://example/x")
-    tracker = Tracker(str(tmp_path / "home"), artifact_uri="s3://bucket/prefix")
-    run = tracker.create_run("exp")
-    with pytest.raises(PluginNotFoundError, match="mlcore-s3"):
-        tracker.log_text(run.id, "x", "x.txt")
-    tracker.close()
+def test_unknown_schemes_name_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlcore import plugins
+
+    monkeypatch.setenv("MLCORE_DISABLE_PLUGINS", "mlcore-s3")  # as if it were not installed
+    plugins.reset()
+    try:
+        with pytest.raises(PluginNotFoundError, match="ftp"):
+            Tracker("ftp://example/x")
+        tracker = Tracker(str(tmp_path / "home"), artifact_uri="s3://bucket/prefix")
+        run = tracker.create_run("exp")
+        with pytest.raises(PluginNotFoundError, match="mlcore-s3"):
+            tracker.log_text(run.id, "x", "x.txt")
+        tracker.close()
+    finally:
+        monkeypatch.delenv("MLCORE_DISABLE_PLUGINS")
+        plugins.reset()
 
 
 def test_tracker_as_context_manager_ends_open_runs(tmp_path: Path) -> None:

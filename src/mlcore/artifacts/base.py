@@ -197,16 +197,19 @@ class ArtifactStore(abc.ABC):
         try:
             with self._boundary(normal):
                 fetched = self._get_local_file(normal, partial)
-            if fetched:  # a backend's fast path wrote the file: hash it from the page cache
-                with open(partial, "rb") as written:
-                    reader = HashingReader(written)
-                    while reader.read(CHUNK_SIZE):
-                        pass
-            else:
-                with self.open(normal) as source, open(partial, "wb") as target:
-                    reader = HashingReader(source)
-                    while chunk := reader.read(CHUNK_SIZE):
-                        target.write(chunk)
+            if fetched is not None:  # a backend's fast path wrote the file (and hashed it)
+                digest, size = fetched
+                if sha256 is not None and digest != sha256:
+                    raise IntegrityError(
+                        f"artifact {normal!r} in {self.display_name} does not match its "
+                        f"recorded sha256 (expected {sha256[:12]}..., got {digest[:12]}...)"
+                    )
+                os.replace(partial, local)
+                return _file_info(normal, size=size, sha256=digest)
+            with self.open(normal) as source, open(partial, "wb") as target:
+                reader = HashingReader(source)
+                while chunk := reader.read(CHUNK_SIZE):
+                    target.write(chunk)
             if sha256 is not None and reader.hexdigest() != sha256:
                 raise IntegrityError(
                     f"artifact {normal!r} in {self.display_name} does not match its recorded "
@@ -298,10 +301,11 @@ class ArtifactStore(abc.ABC):
         atomically and return its sha256, or return None to have it streamed."""
         return None
 
-    def _get_local_file(self, path: str, local: str) -> bool:
+    def _get_local_file(self, path: str, local: str) -> tuple[str, int] | None:
         """Optional fast path for downloading ``path`` whole to ``local`` (a temp name the
-        caller hashes, checks and renames); False to have it streamed."""
-        return False
+        caller checks and renames): returns ``(sha256, size)`` of what was written, or None to
+        have it streamed."""
+        return None
 
     @abc.abstractmethod
     def _put_stream(self, reader: HashingReader, path: str) -> None:
