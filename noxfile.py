@@ -37,8 +37,16 @@ def lint(session: nox.Session) -> None:
 def typecheck(session: nox.Session) -> None:
     """mypy, strict on src/ and the plugins."""
     session.install(
-        "-e", ".[dev]", "-e", "./plugins/mlcore-dask", "-e", "./plugins/mlcore-kubernetes",
-        "-e", "./plugins/mlcore-s3", "-e", "./plugins/mlcore-gcs",
+        "-e",
+        ".[dev]",
+        "-e",
+        "./plugins/mlcore-dask",
+        "-e",
+        "./plugins/mlcore-kubernetes",
+        "-e",
+        "./plugins/mlcore-s3",
+        "-e",
+        "./plugins/mlcore-gcs",
     )
     session.run("mypy")
 
@@ -47,7 +55,17 @@ def typecheck(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Side-by-side benchmarks against the peers (MLflow, kfp) in one environment."""
     session.install(
-        "-e", ".", "mlflow==3.17.2", "kfp", "scikit-learn", "pandas", "onnxruntime", "skl2onnx"
+        "-e",
+        ".[postgres]",
+        "-e",
+        "./plugins/mlcore-s3",
+        "mlflow==3.17.2",
+        "kfp",
+        "scikit-learn",
+        "pandas",
+        "onnxruntime",
+        "skl2onnx",
+        "moto[server]",
     )
     for script in (
         "bench_import",
@@ -56,5 +74,6 @@ def bench(session: nox.Session) -> None:
         "bench_metric_history",
         "bench_models",
         "bench_pipelines",
+        "bench_storage",
     ):
         session.run("python", f"benchmarks/{script}.py", *session.posargs)
