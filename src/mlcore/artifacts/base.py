@@ -197,29 +197,23 @@ class ArtifactStore(abc.ABC):
         try:
             with self._boundary(normal):
                 fetched = self._get_local_file(normal, partial)
-            if fetched is not None:  # a backend's fast path wrote the file (and hashed it)
-                digest, size = fetched
-                if sha256 is not None and digest != sha256:
-                    raise IntegrityError(
-                        f"artifact {normal!r} in {self.display_name} does not match its "
-                        f"recorded sha256 (expected {sha256[:12]}..., got {digest[:12]}...)"
-                    )
-                os.replace(partial, local)
-                return _file_info(normal, size=size, sha256=digest)
-            with self.open(normal) as source, open(partial, "wb") as target:
-                reader = HashingReader(source)
-                while chunk := reader.read(CHUNK_SIZE):
-                    target.write(chunk)
-            if sha256 is not None and reader.hexdigest() != sha256:
+            if fetched is None:  # no fast path: stream it, hashing on the way
+                with self.open(normal) as source, open(partial, "wb") as target:
+                    reader = HashingReader(source)
+                    while chunk := reader.read(CHUNK_SIZE):
+                        target.write(chunk)
+                fetched = (reader.hexdigest(), reader.size)
+            digest, size = fetched
+            if sha256 is not None and digest != sha256:
                 raise IntegrityError(
                     f"artifact {normal!r} in {self.display_name} does not match its recorded "
-                    f"sha256 (expected {sha256[:12]}..., got {reader.hexdigest()[:12]}...)"
+                    f"sha256 (expected {sha256[:12]}..., got {digest[:12]}...)"
                 )
             os.replace(partial, local)
         finally:
             if os.path.exists(partial):
                 os.remove(partial)
-        return _file_info(normal, size=reader.size, sha256=reader.hexdigest())
+        return _file_info(normal, size=size, sha256=digest)
 
     @final
     def download(

@@ -14,7 +14,7 @@ import threading
 import time
 from typing import Any, ClassVar
 
-from mlcore.artifacts.base import CHUNK_SIZE
+from mlcore.artifacts.base import CHUNK_SIZE, HashingReader
 from mlcore.artifacts.object_store import ObjectArtifactStore, Option, to_bool, to_positive_int
 
 
@@ -77,11 +77,11 @@ class S3ArtifactStore(ObjectArtifactStore):
         digest: list[str] = []
 
         def hash_file() -> None:
-            sha = hashlib.sha256()
             with open(local, "rb") as handle:
-                while block := handle.read(CHUNK_SIZE):
-                    sha.update(block)
-            digest.append(sha.hexdigest())
+                reader = HashingReader(handle)
+                while reader.read(CHUNK_SIZE):
+                    pass
+            digest.append(reader.hexdigest())
 
         hasher = threading.Thread(target=hash_file, name="mlcore-s3-hash", daemon=True)
         hasher.start()
