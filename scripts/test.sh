@@ -7,11 +7,13 @@ ROOT=$(pwd)
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
-# --- system packages: PostgreSQL (store tests), etcd (the Kubernetes executor's API server) --
+# --- system packages: PostgreSQL and MariaDB (store tests; the tests start throw-away servers),
+# etcd (the Kubernetes executor's API server) ----------------------------------------------
 export DEBIAN_FRONTEND=noninteractive
-if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v etcd >/dev/null; then
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v etcd >/dev/null \
+   || ! command -v mariadbd >/dev/null; then
   as_root apt-get update -q
-  as_root apt-get install -y -q postgresql etcd-server openssl
+  as_root apt-get install -y -q postgresql mariadb-server etcd-server openssl
 fi
 
 # --- a real kube-apiserver, built once from Debian's source package (~11 min on 2 cores) -----

@@ -1,4 +1,4 @@
-"""Shared fixtures: isolated mlcore homes and a real PostgreSQL server.
+"""Shared fixtures: isolated mlcore homes and real PostgreSQL and MariaDB servers.
 
 PostgreSQL: ``MLCORE_TEST_POSTGRES_URL`` (set by ``.ci/run``/``scripts/test.sh``, which start a
 server) is used when present; otherwise a throw-away cluster is started with ``initdb``
@@ -147,6 +147,78 @@ def pg_url(pg_server: str) -> Iterator[str]:
     finally:
         with admin.connect() as conn:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+class MariaDbServer:
+    """A throw-away MariaDB/MySQL server on a free loopback port (Debian's ``mariadb-server``)."""
+
+    def __init__(self) -> None:
+        server = shutil.which("mariadbd") or shutil.which("mysqld")
+        install = shutil.which("mariadb-install-db") or shutil.which("mysql_install_db")
+        if not server or not install:
+            missing_service("MariaDB binaries not found (apt-get install mariadb-server)")
+        self.base = tempfile.mkdtemp(prefix="mlcore-mariadb-")
+        self.port = free_port()
+        user = ["--user=root"] if os.geteuid() == 0 else []
+        data = os.path.join(self.base, "data")
+        subprocess.run(
+            [str(install), f"--datadir={data}", "--auth-root-authentication-method=normal", *user],
+            check=True, capture_output=True, text=True,
+        )  # fmt: skip
+        self.proc = subprocess.Popen(
+            [
+                str(server), f"--datadir={data}", f"--port={self.port}",
+                "--bind-address=127.0.0.1", f"--socket={self.base}/mysqld.sock",
+                "--skip-grant-tables", "--innodb-flush-log-at-trx-commit=0", *user,
+            ],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            wait_port(self.port, 60)
+        except TimeoutError:
+            self.destroy()
+            missing_service("MariaDB did not start")
+
+    @property
+    def url(self) -> str:
+        return f"mysql+pymysql://root@127.0.0.1:{self.port}"
+
+    def destroy(self) -> None:
+        self.proc.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(30)
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def mysql_server() -> Iterator[str]:
+    """A MariaDB/MySQL server URL without a database name."""
+    url = os.environ.get("MLCORE_TEST_MYSQL_URL")
+    if url:
+        yield url.rstrip("/")
+        return
+    server = MariaDbServer()
+    try:
+        yield server.url
+    finally:
+        server.destroy()
+
+
+@pytest.fixture
+def mysql_url(mysql_server: str) -> Iterator[str]:
+    """A fresh, empty MariaDB/MySQL database for one test."""
+    import sqlalchemy as sa
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(f"{mysql_server}/", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+    try:
+        yield f"{mysql_server}/{name}?charset=utf8mb4"
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS `{name}`")
         admin.dispose()
 
 

@@ -1,5 +1,5 @@
 """The built-in metadata stores run the StoreConformance suite: SQLite (file and memory),
-the directory store, and a real PostgreSQL server."""
+the directory store, and real PostgreSQL and MariaDB servers."""
 
 from __future__ import annotations
 
@@ -44,5 +44,14 @@ class TestPostgres(StoreConformance, RegistryConformance):
     @pytest.fixture
     def store(self, pg_url: str) -> Iterator[MetadataStore]:
         store = resolve_store(pg_url)
+        yield store
+        store.close()
+
+
+@pytest.mark.mysql
+class TestMariaDb(StoreConformance, RegistryConformance):
+    @pytest.fixture
+    def store(self, mysql_url: str) -> Iterator[MetadataStore]:
+        store = resolve_store(mysql_url)
         yield store
         store.close()

@@ -134,3 +134,50 @@ def test_backend_errors_are_translated_without_credentials() -> None:
     assert "127.0.0.1" in message and "admin:***" in message
     with pytest.raises(InvalidInputError, match="database URL"):
         SqlStore("sqlite:::::")
+
+
+@pytest.mark.mysql
+def test_migrated_mariadb_schema_matches_the_tables(mysql_url: str) -> None:
+    SqlStore(mysql_url).close()
+    assert schema_diff(mysql_url) == []
+
+
+@pytest.mark.mysql
+def test_mariadb_is_case_sensitive_and_keeps_infinities(mysql_url: str, tmp_path: Path) -> None:
+    store = SqlStore(mysql_url)
+    try:
+        # MySQL's default collation would fold these into one name
+        a = store.create_experiment("Churn", artifact_location=str(tmp_path / "a"))
+        b = store.create_experiment("churn", artifact_location=str(tmp_path / "b"))
+        assert a != b
+        assert store.get_experiment_by_name("churn").experiment_id == b.experiment_id  # type: ignore[union-attr]
+        tracker = Tracker(mysql_url, artifact_uri=str(tmp_path / "art"))
+        with tracker.start_run("Churn") as run:
+            run.log_params({"Lr": 1, "lr": 2})
+            run.log_metric("loss", float("inf"))
+        data = tracker.get_run(run.info.run_id).data
+        assert data.params == {"Lr": "1", "lr": "2"}
+        assert data.metrics["loss"] == float("inf")
+        found = tracker.search_runs("Churn", filter="metrics.loss > 1e300")
+        assert [r.info.run_id for r in found] == [run.info.run_id]
+        tracker.close()
+    finally:
+        store.close()
+
+
+@pytest.mark.mysql
+def test_mariadb_refuses_an_artifact_path_over_its_key_limit(
+    mysql_url: str, tmp_path: Path
+) -> None:
+    def deep(length: int) -> str:  # segments stay under the 255-character limit
+        return "/".join(["d" * 99] * (length // 100))
+
+    tracker = Tracker(mysql_url, artifact_uri=str(tmp_path / "art"))
+    (tmp_path / "f.txt").write_text("x")
+    with tracker.start_run() as run:
+        run.log_artifact(str(tmp_path / "f.txt"), artifact_path=deep(700))
+        with pytest.raises(InvalidInputError, match="760"):
+            run.log_artifact(str(tmp_path / "f.txt"), artifact_path=deep(800))
+    names = [f.path for f in tracker.list_artifacts(run.info.run_id, deep(700))]
+    assert names == [deep(700) + "/f.txt"]
+    tracker.close()

@@ -113,6 +113,8 @@ class MetadataStore(RegistryMethods, ArtifactVersionMethods, abc.ABC):
     default_artifact_root: str = ""
     #: Schemes this class serves (informational; the entry points decide).
     schemes: ClassVar[tuple[str, ...]] = ()
+    #: The longest artifact path (characters) the store can index; None = no limit of its own.
+    max_artifact_path_length: int | None = None
 
     @classmethod
     @abc.abstractmethod
@@ -460,8 +462,20 @@ class MetadataStore(RegistryMethods, ArtifactVersionMethods, abc.ABC):
         run_id = check_run_id(run_id)
         if not files:
             return
+        for f in files:
+            self.check_artifact_path_length(f.path)
         with self._boundary():
             self._record_artifacts(run_id, list(files))
+
+    def check_artifact_path_length(self, path: str) -> None:
+        """Refuse (before anything is uploaded) a path longer than the store can index."""
+        limit = self.max_artifact_path_length
+        if limit is not None and len(path) > limit:
+            raise InvalidInputError(
+                f"artifact path is {len(path)} characters long; {self.display_name} indexes "
+                f"at most {limit}: {path[:40]!r}...",
+                field="artifact_path",
+            )
 
     @final
     def artifact_records(self, run_id: str, prefix: str = "") -> dict[str, FileInfo]:

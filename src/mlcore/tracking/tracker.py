@@ -544,6 +544,7 @@ class Tracker:
             )
         base = validate_artifact_path(artifact_path or "")
         name = os.path.basename(local)
+        self._store.check_artifact_path_length(f"{base}/{name}" if base else name)
         store = self.artifact_store(run_id)
         info = store.put_file(local, f"{base}/{name}" if base else name)
         self._record(run_id, [info])
@@ -553,12 +554,20 @@ class Tracker:
         self, run_id: str, local_dir: str | os.PathLike[str], artifact_path: str | None = None
     ) -> list[FileInfo]:
         """Upload a directory tree below ``artifact_path`` of the run."""
+        base = validate_artifact_path(artifact_path or "")
+        if self._store.max_artifact_path_length is not None:
+            for folder, _, names in os.walk(local_dir):
+                for name in names:
+                    rel = os.path.relpath(os.path.join(folder, name), local_dir)
+                    rel = rel.replace(os.sep, "/")
+                    self._store.check_artifact_path_length(f"{base}/{rel}" if base else rel)
         store = self.artifact_store(run_id)
-        files = store.put_dir(local_dir, validate_artifact_path(artifact_path or ""))
+        files = store.put_dir(local_dir, base)
         self._record(run_id, files)
         return files
 
     def log_bytes(self, run_id: str, data: bytes, artifact_file: str) -> FileInfo:
+        self._store.check_artifact_path_length(artifact_file)
         info = self.artifact_store(run_id).put_stream(io.BytesIO(data), artifact_file)
         self._record(run_id, [info])
         return info

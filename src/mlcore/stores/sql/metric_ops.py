@@ -16,7 +16,13 @@ from sqlalchemy import Connection, and_, delete, func, insert, or_, select
 from mlcore.stores.base import MetricPoint
 from mlcore.stores.sql import metric_codec
 from mlcore.stores.sql.rows import chunked
-from mlcore.stores.sql.schema import latest_metrics, metric_chunks, runs
+from mlcore.stores.sql.schema import (
+    MYSQL_DIALECTS,
+    latest_metrics,
+    metric_chunks,
+    mysql_finite,
+    runs,
+)
 from mlcore.stores.sql.upsert import insert_ignore, upsert
 
 if TYPE_CHECKING:
@@ -88,6 +94,7 @@ def store_points(conn: Connection, batch: PreparedBatch) -> None:
         insert_ignore(conn, metric_chunks, rows, ["run_pk", "key", "batch_id"])
     else:
         conn.execute(insert(metric_chunks), rows)
+    clamp = mysql_finite if conn.dialect.name in MYSQL_DIALECTS else float
     upsert(
         conn,
         latest_metrics,
@@ -95,7 +102,7 @@ def store_points(conn: Connection, batch: PreparedBatch) -> None:
             {
                 "run_pk": pks[run_id],
                 "key": key,
-                "value": None if value != value else value,
+                "value": None if value != value else clamp(value),
                 "is_nan": value != value,
                 "step": step,
                 "timestamp": timestamp,

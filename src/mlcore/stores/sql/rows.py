@@ -14,8 +14,10 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from mlcore.stores.sql.schema import (
+    MYSQL_DIALECTS,
     experiment_tags,
     experiments,
+    mysql_infinite,
     runs,
 )
 from mlcore.types import (
@@ -125,9 +127,10 @@ def load_experiments(conn: Connection, where: Any) -> list[Experiment]:
 
 
 _PAGE_QUERIES = {
-    "params": "SELECT run_pk, key, value FROM params WHERE run_pk IN ({})",
-    "metrics": "SELECT run_pk, key, value, is_nan FROM latest_metrics WHERE run_pk IN ({})",
-    "tags": "SELECT run_pk, key, value FROM tags WHERE run_pk IN ({})",
+    # ``key`` is a reserved word in MySQL: quoted the dialect's way at run time
+    "params": "SELECT run_pk, {key}, value FROM params WHERE run_pk IN ({marks})",
+    "metrics": "SELECT run_pk, {key}, value, is_nan FROM latest_metrics WHERE run_pk IN ({marks})",
+    "tags": "SELECT run_pk, {key}, value FROM tags WHERE run_pk IN ({marks})",
 }
 
 
@@ -142,9 +145,10 @@ def _rows_for(conn: Connection, kind: str, pks: Sequence[int]) -> list[Any]:
     mark = "?" if style == "qmark" else "%s" if style in ("format", "pyformat") else None
     if mark is None:  # pragma: no cover - every dialect mlcore supports has one of the above
         raise NotImplementedError(f"paramstyle {style}")
+    key = conn.dialect.identifier_preparer.quote_identifier("key")
     found: list[Any] = []
     for part in chunked(pks):
-        sql = _PAGE_QUERIES[kind].format(", ".join([mark] * len(part)))
+        sql = _PAGE_QUERIES[kind].format(key=key, marks=", ".join([mark] * len(part)))
         found.extend(conn.exec_driver_sql(sql, tuple(part)).all())
     return found
 
@@ -186,8 +190,9 @@ def load_runs(conn: Connection, rows: Sequence[Any], now_ms: int) -> list[Run]:
     tag_map: dict[int, dict[str, str]] = {pk: {} for pk in pks}
     for pk, key, value in _rows_for(conn, "params", pks):
         param_map[pk][key] = value
+    unclamp = mysql_infinite if conn.dialect.name in MYSQL_DIALECTS else None
     for pk, key, value, is_nan in _rows_for(conn, "metrics", pks):
-        metric_map[pk][key] = _NAN if is_nan else value
+        metric_map[pk][key] = _NAN if is_nan else unclamp(value) if unclamp else value
     for pk, key, value in _rows_for(conn, "tags", pks):
         tag_map[pk][key] = value
     loads = json.loads

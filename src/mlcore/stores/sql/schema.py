@@ -23,6 +23,10 @@ may hold 8,000 characters), so it gets hash indexes for equality; SQLite gets co
 
 from __future__ import annotations
 
+import math
+import sys
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -57,8 +61,35 @@ LongText = Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
 Blob = LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb")
 # SQLite only auto-increments an INTEGER PRIMARY KEY.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+# MySQL/MariaDB: an index key is at most 3072 bytes (768 utf8mb4 characters), so artifact
+# paths (part of a primary key) stop at 760 characters there; and tables use a binary collation,
+# since names, keys and paths are case-sensitive on every other backend.
+MAX_MYSQL_ARTIFACT_PATH = 760
+ArtifactPath = String(1024).with_variant(mysql.VARCHAR(MAX_MYSQL_ARTIFACT_PATH), "mysql", "mariadb")
+MYSQL_TABLE: dict[str, Any] = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin"}
 
-experiments = Table(
+MYSQL_DIALECTS = ("mysql", "mariadb")
+# MySQL's DOUBLE has no infinities: +-inf is stored as the largest finite double and read back
+# as +-inf (the history keeps the exact value in its columnar blobs either way).
+_DBL_MAX = sys.float_info.max
+
+
+def mysql_finite(value: float) -> float:
+    return max(-_DBL_MAX, min(_DBL_MAX, value))
+
+
+def mysql_infinite(value: float | None) -> float | None:
+    """Undo :func:`mysql_finite` on a value read back from MySQL."""
+    if value is not None and abs(value) == _DBL_MAX:
+        return math.copysign(math.inf, value)
+    return value
+
+
+def _table(name: str, meta: MetaData, *items: Any, **kw: Any) -> Table:
+    return Table(name, meta, *items, **MYSQL_TABLE, **kw)
+
+
+experiments = _table(
     "experiments",
     metadata,
     Column("experiment_id", Integer, primary_key=True, autoincrement=True),
@@ -70,7 +101,7 @@ experiments = Table(
     Column("last_update_time", BigInteger),
 )
 
-experiment_tags = Table(
+experiment_tags = _table(
     "experiment_tags",
     metadata,
     Column(
@@ -84,7 +115,7 @@ experiment_tags = Table(
     sqlite_with_rowid=False,
 )
 
-runs = Table(
+runs = _table(
     "runs",
     metadata,
     Column("run_pk", BigId, primary_key=True, autoincrement=True),
@@ -135,7 +166,7 @@ def _value_indexes(table: str) -> list[Index]:
     ]
 
 
-params = Table(
+params = _table(
     "params",
     metadata,
     _run_pk(),
@@ -148,7 +179,7 @@ params = Table(
     sqlite_with_rowid=False,
 )
 
-tags = Table(
+tags = _table(
     "tags",
     metadata,
     _run_pk(),
@@ -159,7 +190,7 @@ tags = Table(
     sqlite_with_rowid=False,
 )
 
-latest_metrics = Table(
+latest_metrics = _table(
     "latest_metrics",
     metadata,
     _run_pk(),
@@ -172,7 +203,7 @@ latest_metrics = Table(
     sqlite_with_rowid=False,
 )
 
-metric_chunks = Table(
+metric_chunks = _table(
     "metric_chunks",
     metadata,
     Column("chunk_id", BigId, primary_key=True, autoincrement=True),
@@ -192,11 +223,11 @@ metric_chunks = Table(
     Index("ix_metric_chunks_batch", "run_pk", "key", "batch_id", unique=True),
 )
 
-artifact_files = Table(
+artifact_files = _table(
     "artifact_files",
     metadata,
     _run_pk(),
-    Column("path", String(1024), primary_key=True),
+    Column("path", ArtifactPath, primary_key=True),
     Column("size", BigInteger),
     Column("sha256", String(64)),
     Column("created", BigInteger, nullable=False),
@@ -204,7 +235,7 @@ artifact_files = Table(
 )
 
 # -- model registry (revision 0002) ---------------------------------------------------------------
-registered_models = Table(
+registered_models = _table(
     "registered_models",
     metadata,
     Column("model_pk", BigId, primary_key=True, autoincrement=True),
@@ -226,7 +257,7 @@ def _model_pk(primary_key: bool = True) -> Column[int]:
     )
 
 
-registered_model_tags = Table(
+registered_model_tags = _table(
     "registered_model_tags",
     metadata,
     _model_pk(),
@@ -235,7 +266,7 @@ registered_model_tags = Table(
     sqlite_with_rowid=False,
 )
 
-model_versions = Table(
+model_versions = _table(
     "model_versions",
     metadata,
     _model_pk(),
@@ -264,7 +295,7 @@ def _version_fk(table: str) -> ForeignKeyConstraint:
     )
 
 
-model_version_tags = Table(
+model_version_tags = _table(
     "model_version_tags",
     metadata,
     Column("model_pk", BigId, primary_key=True, autoincrement=False),
@@ -275,7 +306,7 @@ model_version_tags = Table(
     sqlite_with_rowid=False,
 )
 
-model_aliases = Table(
+model_aliases = _table(
     "model_aliases",
     metadata,
     Column("model_pk", BigId, primary_key=True, autoincrement=False),
@@ -286,7 +317,7 @@ model_aliases = Table(
 )
 
 # -- versioned artifacts (revision 0002) -----------------------------------------------------------
-artifact_collections = Table(
+artifact_collections = _table(
     "artifact_collections",
     metadata,
     Column("collection_pk", BigId, primary_key=True, autoincrement=True),
@@ -308,7 +339,7 @@ def _collection_pk() -> Column[int]:
     )
 
 
-artifact_versions = Table(
+artifact_versions = _table(
     "artifact_versions",
     metadata,
     _collection_pk(),
@@ -335,12 +366,12 @@ def _artifact_version_fk(table: str) -> ForeignKeyConstraint:
     )
 
 
-artifact_version_files = Table(
+artifact_version_files = _table(
     "artifact_version_files",
     metadata,
     Column("collection_pk", BigId, primary_key=True, autoincrement=False),
     Column("version", Integer, primary_key=True, autoincrement=False),
-    Column("path", String(1024), primary_key=True),
+    Column("path", ArtifactPath, primary_key=True),
     Column("sha256", String(64)),
     Column("size", BigInteger),
     Column("ref", String(2048)),
@@ -348,7 +379,7 @@ artifact_version_files = Table(
     sqlite_with_rowid=False,
 )
 
-artifact_aliases = Table(
+artifact_aliases = _table(
     "artifact_aliases",
     metadata,
     Column("collection_pk", BigId, primary_key=True, autoincrement=False),
@@ -360,7 +391,7 @@ artifact_aliases = Table(
 
 # which runs produced ("produced": logged it, also when the content already existed) and
 # used ("used") each version: the edges of the lineage graph
-artifact_links = Table(
+artifact_links = _table(
     "artifact_links",
     metadata,
     Column("collection_pk", BigId, primary_key=True, autoincrement=False),

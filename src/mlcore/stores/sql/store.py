@@ -37,6 +37,8 @@ from mlcore.stores.sql.rows import (
     run_info,
 )
 from mlcore.stores.sql.schema import (
+    MAX_MYSQL_ARTIFACT_PATH,
+    MYSQL_DIALECTS,
     artifact_files,
     experiment_tags,
     experiments,
@@ -112,6 +114,8 @@ class SqlStore(SqlRegistryOps, SqlArtifactVersionOps, MetadataStore):
             self._engine = create_sql_engine(url)
             self._tx = Transactions(self._engine, serialize=self._is_memory())
             migrate.upgrade(self._engine)
+        if self._engine.dialect.name in MYSQL_DIALECTS:
+            self.max_artifact_path_length = MAX_MYSQL_ARTIFACT_PATH
         self.default_artifact_root = _normalise_root(artifact_uri) or self._default_root()
 
     @classmethod

@@ -19,6 +19,14 @@ depends_on = None
 LongText = sa.Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
 Blob = sa.LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb")
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+# MySQL/MariaDB: an index key is at most 3072 bytes (768 utf8mb4 characters), and the default
+# collation folds case; names, keys and paths are case-sensitive everywhere else.
+ArtifactPath = sa.String(1024).with_variant(mysql.VARCHAR(760), "mysql", "mariadb")
+MYSQL_TABLE = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin"}
+
+
+def _create_table(name: str, *items: sa.schema.SchemaItem, **kw: object) -> None:
+    op.create_table(name, *items, **MYSQL_TABLE, **kw)
 
 
 def _run_pk(table: str) -> list[sa.schema.SchemaItem]:
@@ -42,7 +50,7 @@ def _value_indexes(table: str) -> None:
 
 def upgrade() -> None:
     dialect = op.get_bind().dialect.name
-    op.create_table(
+    _create_table(
         "experiments",
         sa.Column("experiment_id", sa.Integer, autoincrement=True),
         sa.Column("name", sa.String(256), nullable=False),
@@ -54,7 +62,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("experiment_id", name="pk_experiments"),
         sa.UniqueConstraint("name", name="uq_experiments_name"),
     )
-    op.create_table(
+    _create_table(
         "experiment_tags",
         sa.Column("experiment_id", sa.Integer, nullable=False),
         sa.Column("key", sa.String(250), nullable=False),
@@ -68,7 +76,7 @@ def upgrade() -> None:
         ),
         sqlite_with_rowid=False,
     )
-    op.create_table(
+    _create_table(
         "runs",
         sa.Column("run_pk", BigId, autoincrement=True),
         sa.Column("run_id", sa.String(32), nullable=False),
@@ -101,7 +109,7 @@ def upgrade() -> None:
     op.create_index("ix_runs_parent_run_id", "runs", ["parent_run_id"])
     op.create_index("ix_runs_name", "runs", ["name"])
 
-    op.create_table(
+    _create_table(
         "params",
         *_run_pk("params"),
         sa.Column("key", sa.String(250), nullable=False),
@@ -113,7 +121,7 @@ def upgrade() -> None:
     op.create_index("ix_params_key_value_num", "params", ["key", "value_num"])
     _value_indexes("params")
 
-    op.create_table(
+    _create_table(
         "tags",
         *_run_pk("tags"),
         sa.Column("key", sa.String(250), nullable=False),
@@ -125,7 +133,7 @@ def upgrade() -> None:
         op.create_index("ix_tags_key", "tags", ["key"])
     _value_indexes("tags")
 
-    op.create_table(
+    _create_table(
         "latest_metrics",
         *_run_pk("latest_metrics"),
         sa.Column("key", sa.String(250), nullable=False),
@@ -138,7 +146,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_latest_metrics_key_value", "latest_metrics", ["key", "value"])
 
-    op.create_table(
+    _create_table(
         "metric_chunks",
         sa.Column("chunk_id", BigId, autoincrement=True),
         *_run_pk("metric_chunks"),
@@ -158,10 +166,10 @@ def upgrade() -> None:
         "ix_metric_chunks_batch", "metric_chunks", ["run_pk", "key", "batch_id"], unique=True
     )
 
-    op.create_table(
+    _create_table(
         "artifact_files",
         *_run_pk("artifact_files"),
-        sa.Column("path", sa.String(1024), nullable=False),
+        sa.Column("path", ArtifactPath, nullable=False),
         sa.Column("size", sa.BigInteger),
         sa.Column("sha256", sa.String(64)),
         sa.Column("created", sa.BigInteger, nullable=False),

@@ -18,6 +18,14 @@ depends_on = None
 
 LongText = sa.Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+# MySQL/MariaDB: an index key is at most 3072 bytes (768 utf8mb4 characters), and the default
+# collation folds case; names, keys and paths are case-sensitive everywhere else.
+ArtifactPath = sa.String(1024).with_variant(mysql.VARCHAR(760), "mysql", "mariadb")
+MYSQL_TABLE = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin"}
+
+
+def _create_table(name: str, *items: sa.schema.SchemaItem, **kw: object) -> None:
+    op.create_table(name, *items, **MYSQL_TABLE, **kw)
 
 
 def _fk(table: str, columns: list[str], target: str) -> sa.ForeignKeyConstraint:
@@ -30,7 +38,7 @@ def _fk(table: str, columns: list[str], target: str) -> sa.ForeignKeyConstraint:
 
 
 def upgrade() -> None:
-    op.create_table(
+    _create_table(
         "registered_models",
         sa.Column("model_pk", BigId, autoincrement=True),
         sa.Column("name", sa.String(256), nullable=False),
@@ -40,7 +48,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("model_pk", name="pk_registered_models"),
         sa.UniqueConstraint("name", name="uq_registered_models_name"),
     )
-    op.create_table(
+    _create_table(
         "registered_model_tags",
         sa.Column("model_pk", BigId, nullable=False, autoincrement=False),
         sa.Column("key", sa.String(250), nullable=False),
@@ -49,7 +57,7 @@ def upgrade() -> None:
         _fk("registered_model_tags", ["model_pk"], "registered_models"),
         sqlite_with_rowid=False,
     )
-    op.create_table(
+    _create_table(
         "model_versions",
         sa.Column("model_pk", BigId, nullable=False, autoincrement=False),
         sa.Column("version", sa.Integer, nullable=False, autoincrement=False),
@@ -68,7 +76,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_model_versions_run_id", "model_versions", ["run_id"])
     op.create_index("ix_model_versions_model_pk_stage", "model_versions", ["model_pk", "stage"])
-    op.create_table(
+    _create_table(
         "model_version_tags",
         sa.Column("model_pk", BigId, nullable=False, autoincrement=False),
         sa.Column("version", sa.Integer, nullable=False, autoincrement=False),
@@ -78,7 +86,7 @@ def upgrade() -> None:
         _fk("model_version_tags", ["model_pk", "version"], "model_versions"),
         sqlite_with_rowid=False,
     )
-    op.create_table(
+    _create_table(
         "model_aliases",
         sa.Column("model_pk", BigId, nullable=False, autoincrement=False),
         sa.Column("alias", sa.String(255), nullable=False),
@@ -88,7 +96,7 @@ def upgrade() -> None:
         sqlite_with_rowid=False,
     )
 
-    op.create_table(
+    _create_table(
         "artifact_collections",
         sa.Column("collection_pk", BigId, autoincrement=True),
         sa.Column("name", sa.String(128), nullable=False),
@@ -98,7 +106,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("collection_pk", name="pk_artifact_collections"),
         sa.UniqueConstraint("name", name="uq_artifact_collections_name"),
     )
-    op.create_table(
+    _create_table(
         "artifact_versions",
         sa.Column("collection_pk", BigId, nullable=False, autoincrement=False),
         sa.Column("version", sa.Integer, nullable=False, autoincrement=False),
@@ -122,11 +130,11 @@ def upgrade() -> None:
     op.create_index(
         "ix_artifact_versions_producer_run_id", "artifact_versions", ["producer_run_id"]
     )
-    op.create_table(
+    _create_table(
         "artifact_version_files",
         sa.Column("collection_pk", BigId, nullable=False, autoincrement=False),
         sa.Column("version", sa.Integer, nullable=False, autoincrement=False),
-        sa.Column("path", sa.String(1024), nullable=False),
+        sa.Column("path", ArtifactPath, nullable=False),
         sa.Column("sha256", sa.String(64)),
         sa.Column("size", sa.BigInteger),
         sa.Column("ref", sa.String(2048)),
@@ -136,7 +144,7 @@ def upgrade() -> None:
         _fk("artifact_version_files", ["collection_pk", "version"], "artifact_versions"),
         sqlite_with_rowid=False,
     )
-    op.create_table(
+    _create_table(
         "artifact_aliases",
         sa.Column("collection_pk", BigId, nullable=False, autoincrement=False),
         sa.Column("alias", sa.String(255), nullable=False),
@@ -145,7 +153,7 @@ def upgrade() -> None:
         _fk("artifact_aliases", ["collection_pk", "version"], "artifact_versions"),
         sqlite_with_rowid=False,
     )
-    op.create_table(
+    _create_table(
         "artifact_links",
         sa.Column("collection_pk", BigId, nullable=False, autoincrement=False),
         sa.Column("version", sa.Integer, nullable=False, autoincrement=False),
