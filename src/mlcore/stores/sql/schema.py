@@ -78,9 +78,9 @@ def mysql_finite(value: float) -> float:
     return max(-_DBL_MAX, min(_DBL_MAX, value))
 
 
-def mysql_infinite(value: float | None) -> float | None:
+def mysql_infinite(value: float) -> float:
     """Undo :func:`mysql_finite` on a value read back from MySQL."""
-    if value is not None and abs(value) == _DBL_MAX:
+    if abs(value) == _DBL_MAX:
         return math.copysign(math.inf, value)
     return value
 

@@ -7,6 +7,8 @@ Create Date: 2026-11-24
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import mysql
@@ -21,10 +23,10 @@ BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 # MySQL/MariaDB: an index key is at most 3072 bytes (768 utf8mb4 characters), and the default
 # collation folds case; names, keys and paths are case-sensitive everywhere else.
 ArtifactPath = sa.String(1024).with_variant(mysql.VARCHAR(760), "mysql", "mariadb")
-MYSQL_TABLE = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin"}
+MYSQL_TABLE: dict[str, Any] = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin"}
 
 
-def _create_table(name: str, *items: sa.schema.SchemaItem, **kw: object) -> None:
+def _create_table(name: str, *items: sa.schema.SchemaItem, **kw: Any) -> None:
     op.create_table(name, *items, **MYSQL_TABLE, **kw)
 
 
