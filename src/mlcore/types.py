@@ -71,7 +71,10 @@ class ViewType(str, enum.Enum):
 
 
 class _Entity(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", use_enum_values=False)
+    # NaN and infinities stay NaN and Infinity in JSON (metrics have them), not null
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", use_enum_values=False, ser_json_inf_nan="constants"
+    )
 
 
 E = TypeVar("E", bound=BaseModel)

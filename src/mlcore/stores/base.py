@@ -22,6 +22,7 @@ from mlcore import _validation as check
 from mlcore.errors import InvalidInputError, NotFoundError, translate_errors
 from mlcore.filters import Expr, OrderBy, parse_filter, parse_order_by
 from mlcore.stores.artifact_versions_api import ArtifactVersionMethods
+from mlcore.stores.queries import SearchQuery
 from mlcore.stores.registry_api import RegistryMethods
 
 if TYPE_CHECKING:
@@ -447,10 +448,24 @@ class MetadataStore(RegistryMethods, ArtifactVersionMethods, abc.ABC):
                 field="max_results",
             )
         offset = decode_page_token(page_token)
+        query = SearchQuery(filter, order_by, max_results, page_token)
         with self._boundary():
-            runs, more = self._search_runs(
-                ids, expr, orders, max_results, offset, _view(view, ViewType)
-            )
+            return self._search_runs_page(ids, expr, orders, offset, _view(view, ViewType), query)
+
+    def _search_runs_page(
+        self,
+        experiment_ids: list[str],
+        expr: Expr | None,
+        orders: list[OrderBy],
+        offset: int,
+        view: ViewType,
+        query: SearchQuery,
+    ) -> RunPage:
+        """One page of a run search, parsed; a remote store overrides it to send ``query``
+        (the search as the caller wrote it) instead."""
+        runs, more = self._search_runs(
+            experiment_ids, expr, orders, query.max_results, offset, view
+        )
         page = RunPage(runs)
         page.next_page_token = encode_page_token(offset + len(runs)) if more else None
         return page

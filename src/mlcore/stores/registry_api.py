@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, final
 from mlcore import _validation as check
 from mlcore.errors import InvalidInputError
 from mlcore.filters import MODEL_VERSIONS, MODELS, Expr, OrderBy, parse_filter, parse_order_by
+from mlcore.stores.queries import SearchQuery
 
 if TYPE_CHECKING:
     from mlcore.types import ModelStage, ModelVersion, RegisteredModel
@@ -172,9 +173,9 @@ class RegistryMethods(abc.ABC):
         """Registered models matching ``filter`` (``name LIKE 'credit%' AND tags.team =
         'risk'``); ordered by name unless ``order_by`` says otherwise."""
         expr, orders, offset = self._query_parts(filter, order_by, max_results, page_token, MODELS)
+        query = SearchQuery(filter, order_by, max_results, page_token)
         with self._boundary():
-            models, more = self._search_registered_models(expr, orders, max_results, offset)
-        return _page(models, offset, more)
+            return self._search_models_page("registered_models", expr, orders, offset, query)
 
     # -- versions --------------------------------------------------------------------------------
     @final
@@ -290,9 +291,27 @@ class RegistryMethods(abc.ABC):
         expr, orders, offset = self._query_parts(
             filter, order_by, max_results, page_token, MODEL_VERSIONS
         )
+        query = SearchQuery(filter, order_by, max_results, page_token)
         with self._boundary():
-            versions, more = self._search_model_versions(expr, orders, max_results, offset)
-        return _page(versions, offset, more)
+            return self._search_models_page("model_versions", expr, orders, offset, query)
+
+    def _search_models_page(
+        self,
+        kind: str,
+        expr: Expr | None,
+        orders: list[OrderBy],
+        offset: int,
+        query: SearchQuery,
+    ) -> ModelPage:
+        """One page of a model (``kind="registered_models"``) or version search; a remote
+        store overrides it to send ``query`` as the caller wrote it."""
+        search = (
+            self._search_registered_models
+            if kind == "registered_models"
+            else self._search_model_versions
+        )
+        items, more = search(expr, orders, query.max_results, offset)
+        return _page(list(items), offset, more)
 
     @final
     def model_versions_of_run(self, run_id: str) -> list[ModelVersion]:

@@ -1,0 +1,114 @@
+"""mlcore's servers (interface layer): ASGI apps and a small handle to run them.
+
+```python
+srv = mlcore.Server.tracking(store="sqlite:///mlcore.db", artifacts="./artifacts")
+srv.app                     # the ASGI app, to mount in your own service
+url = srv.start(port=0)     # background thread: "http://127.0.0.1:PORT" (notebooks, tests)
+srv.stop(); srv.run(host="127.0.0.1", port=5000, workers=4)   # blocking, uvicorn
+```
+
+Needs the server extra: ``pip install "mlcore[server]"`` (FastAPI, uvicorn, httpx).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from dataclasses import asdict
+from typing import Any
+
+from mlcore.server.tracking import ServerOptions
+
+__all__ = ["Server", "ServerOptions"]
+
+OPTIONS_ENV = "MLCORE_SERVER_OPTIONS"
+
+
+def app_from_env() -> Any:
+    """The app a uvicorn worker builds (``--workers`` > 1): options come in the environment."""
+    from mlcore.server.tracking import create_tracking_app
+
+    return create_tracking_app(ServerOptions(**json.loads(os.environ[OPTIONS_ENV])))
+
+
+class Server:
+    """A tracking server: its ASGI app, and ways to run it."""
+
+    def __init__(self, options: ServerOptions) -> None:
+        self.options = options
+        self._app: Any = None
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+    @classmethod
+    def tracking(
+        cls,
+        store: str = "./.mlcore",
+        artifacts: str | None = None,
+        *,
+        tokens: dict[str, str] | None = None,
+        allow_remote: bool = False,
+        max_body_mb: int = 64,
+        staging_dir: str | None = None,
+    ) -> Server:
+        """A tracking/registry server over ``store`` with artifacts under ``artifacts``."""
+        return cls(
+            ServerOptions(
+                store=store,
+                artifacts=artifacts,
+                tokens=dict(tokens or {}),
+                allow_remote=allow_remote,
+                max_body_mb=max_body_mb,
+                staging_dir=staging_dir,
+            )
+        )
+
+    @property
+    def app(self) -> Any:
+        if self._app is None:
+            from mlcore.server.tracking import create_tracking_app
+
+            self._app = create_tracking_app(self.options)
+        return self._app
+
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Serve in a background thread; returns the base URL once it accepts connections."""
+        import uvicorn
+
+        config = uvicorn.Config(self.app, host=host, port=port, log_level="warning", lifespan="on")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, name="mlcore-server", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 30
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the server did not start (is the port free?)")
+            time.sleep(0.01)
+        bound = self._server.servers[0].sockets[0].getsockname()
+        return f"http://{host}:{bound[1]}"
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+            if self._thread is not None:
+                self._thread.join(30)
+            self._server = self._thread = None
+
+    def run(self, host: str = "127.0.0.1", port: int = 5000, workers: int = 1) -> None:
+        """Serve in the foreground (uvicorn) until interrupted."""
+        import uvicorn
+
+        if workers <= 1:
+            uvicorn.run(self.app, host=host, port=port, log_level="info")
+            return
+        os.environ[OPTIONS_ENV] = json.dumps(asdict(self.options))
+        uvicorn.run(
+            "mlcore.server:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="info",
+        )

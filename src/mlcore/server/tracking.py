@@ -1,0 +1,301 @@
+"""The tracking server's ASGI app: the whole ``MetadataStore`` and registry as a JSON REST API
+under ``/api/v1/`` (see :mod:`mlcore.stores.http_api`), an OpenAPI spec at ``/openapi.json``,
+``/health``, ``/version`` and the artifact proxy.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, TypeAdapter
+from starlette.exceptions import HTTPException
+from starlette.responses import JSONResponse, Response
+
+from mlcore import _validation as check
+from mlcore._version import __version__
+from mlcore.artifacts import resolve_artifact_store
+from mlcore.errors import InvalidInputError, MlcoreError
+from mlcore.server import errors
+from mlcore.server.artifact_proxy import FILES, UPLOADS, ArtifactProxy
+from mlcore.server.security import Guard
+from mlcore.server.uri_mapping import UriMapping
+from mlcore.stores import MetadataStore, resolve_store
+from mlcore.stores.base import check_run_id
+from mlcore.stores.http_api import READ, SEARCHES, Operation, operations
+
+_JSON_CONFIG = ConfigDict(ser_json_inf_nan="constants")
+
+
+@dataclass
+class ServerOptions:
+    """How a tracking server runs (also what its uvicorn workers are started with)."""
+
+    store: str
+    artifacts: str | None = None
+    tokens: dict[str, str] = field(default_factory=dict)
+    allow_remote: bool = False
+    max_body_mb: int = 64
+    max_upload_gb: int = 1024
+    staging_dir: str | None = None
+
+
+class _Idempotency:
+    """Answers to recent writes by ``Idempotency-Key``: a retried create is answered, not redone."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self._answers: collections.OrderedDict[str, bytes] = collections.OrderedDict()
+        self._lock = threading.Lock()
+        self._size = size
+
+    def get(self, key: str | None) -> bytes | None:
+        if not key:
+            return None
+        with self._lock:
+            return self._answers.get(key)
+
+    def put(self, key: str | None, body: bytes) -> None:
+        if not key:
+            return
+        with self._lock:
+            self._answers[key] = body
+            while len(self._answers) > self._size:
+                self._answers.popitem(last=False)
+
+
+class SearchRunsRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    experiment_ids: list[str]
+    filter: str | None = None
+    order_by: list[str] | str | None = None
+    max_results: int = 1000
+    page_token: str | None = None
+    view: str = "active"
+
+
+class SearchModelsRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    filter: str | None = None
+    order_by: list[str] | str | None = None
+    max_results: int = 100
+    page_token: str | None = None
+
+
+def create_tracking_app(options: ServerOptions) -> Any:
+    """The ASGI app (FastAPI inside the :class:`~mlcore.server.security.Guard` middleware)."""
+    store = resolve_store(options.store, artifact_uri=options.artifacts)
+    root = store.default_artifact_root
+    mapping = UriMapping(root)
+    proxy = ArtifactProxy(resolve_artifact_store(root), options.staging_dir)
+    answers = _Idempotency()
+
+    app = FastAPI(
+        title="mlcore tracking server",
+        version=__version__,
+        description="Experiment tracking, model registry and artifacts over HTTP. Errors are "
+        '`{"error_code", "message", "field"}` with a stable code.',
+    )
+    app.state.store = store
+    app.add_exception_handler(MlcoreError, errors.mlcore_error)
+    app.add_exception_handler(RequestValidationError, errors.validation_error)
+    app.add_exception_handler(HTTPException, errors.http_error)
+    app.add_exception_handler(Exception, errors.unexpected_error)
+
+    @app.get("/health", tags=["server"])
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/version", tags=["server"])
+    def version() -> dict[str, str]:
+        return {"version": __version__, "api": "v1"}
+
+    for op in operations().values():
+        _add_operation(app, op, store, mapping, answers)
+    _add_searches(app, store, mapping)
+    _add_artifacts(app, proxy)
+    app.router.on_shutdown.append(store.close)
+
+    read_paths = frozenset(
+        [op.path for op in operations().values() if op.scope == READ]
+        + [s.path for s in SEARCHES.values()]
+    )
+    return Guard(
+        app,
+        tokens=dict(options.tokens),
+        allow_remote=options.allow_remote,
+        max_body_bytes=options.max_body_mb * 1024 * 1024,
+        max_upload_bytes=options.max_upload_gb * 1024**3,
+        read_paths=read_paths,
+        upload_prefixes=(FILES, UPLOADS),
+    )
+
+
+def _public_base(request: Request) -> str:
+    return str(request.base_url).rstrip("/") + FILES
+
+
+def _check_points(points: list[Any]) -> None:
+    for point in points:
+        check_run_id(point[0])
+        check.check_key(point[1], "metric key")
+
+
+def _add_operation(
+    app: FastAPI, op: Operation, store: MetadataStore, mapping: UriMapping, answers: _Idempotency
+) -> None:
+    arrow = op.hook == "_metric_history"  # answered as an Arrow IPC stream
+    adapter: TypeAdapter[Any] | None = None
+    if op.result is not None and not arrow:
+        adapter = TypeAdapter(op.result, config=_JSON_CONFIG if _needs_config(op.result) else None)
+
+    def handler(body: Any, request: Request) -> Response:
+        key = request.headers.get("idempotency-key") if op.dedupe else None
+        cached = answers.get(key)
+        if cached is not None:
+            return Response(cached, media_type="application/json")
+        args = {name: getattr(body, name) for name in op.parameters}
+        args = mapping.incoming(args)
+        if op.hook == "_log_metrics":
+            _check_points(args["points"])
+            if args["batch_id"] is not None and len(args["batch_id"]) > 48:
+                raise InvalidInputError("batch_id is longer than 48 characters", field="batch_id")
+        result = op.call(store, args)
+        if arrow:
+            return _arrow(result)
+        if adapter is None:
+            content = b"{}"
+        else:
+            data = adapter.dump_python(result, mode="json")
+            content = json.dumps(mapping.outgoing(data, _public_base(request))).encode()
+        answers.put(key, content)
+        return Response(content, media_type="application/json")
+
+    handler.__annotations__ = {"body": op.request, "request": Request, "return": Response}
+    handler.__name__ = op.hook.strip("_")
+    app.add_api_route(
+        op.path,
+        handler,
+        methods=["POST"],
+        response_model=None if arrow else op.result,
+        response_class=Response if op.result is None or arrow else JSONResponse,
+        tags=[op.scope],
+        summary=op.hook.strip("_").replace("_", " "),
+        responses=_ERROR_RESPONSES,
+    )
+
+
+def _needs_config(result: Any) -> bool:
+    if result is None:
+        return False
+    return not (isinstance(result, type) and issubclass(result, BaseModel))
+
+
+def _arrow(table: Any) -> Response:
+    import pyarrow as pa
+
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return Response(sink.getvalue().to_pybytes(), media_type="application/vnd.apache.arrow.stream")
+
+
+def _add_searches(app: FastAPI, store: MetadataStore, mapping: UriMapping) -> None:
+    from mlcore.types import ModelVersion, RegisteredModel, Run
+
+    def page(items: list[Any], item: Any, token: str | None, request: Request) -> Response:
+        data = TypeAdapter(list[item]).dump_python(items, mode="json")
+        body = {"items": mapping.outgoing(data, _public_base(request)), "next_page_token": token}
+        return Response(json.dumps(body).encode(), media_type="application/json")
+
+    def search_runs(body: SearchRunsRequest, request: Request) -> Response:
+        found = store.search_runs(
+            body.experiment_ids,
+            body.filter,
+            body.order_by,
+            max_results=body.max_results,
+            page_token=body.page_token,
+            view=body.view,
+        )
+        return page(list(found), Run, found.next_page_token, request)
+
+    def search_registered_models(body: SearchModelsRequest, request: Request) -> Response:
+        found = store.search_registered_models(
+            body.filter, body.order_by, max_results=body.max_results, page_token=body.page_token
+        )
+        return page(list(found), RegisteredModel, found.next_page_token, request)
+
+    def search_model_versions(body: SearchModelsRequest, request: Request) -> Response:
+        found = store.search_model_versions(
+            body.filter, body.order_by, max_results=body.max_results, page_token=body.page_token
+        )
+        return page(list(found), ModelVersion, found.next_page_token, request)
+
+    for kind, handler, item in (
+        ("runs", search_runs, Run),
+        ("registered_models", search_registered_models, RegisteredModel),
+        ("model_versions", search_model_versions, ModelVersion),
+    ):
+        handler.__annotations__["body"] = (
+            SearchRunsRequest if kind == "runs" else SearchModelsRequest
+        )
+        handler.__annotations__["request"] = Request
+        handler.__annotations__["return"] = Response
+        app.add_api_route(
+            SEARCHES[kind].path,
+            handler,
+            methods=["POST"],
+            response_model=_page_model(item),
+            tags=[READ],
+            responses=_ERROR_RESPONSES,
+        )
+
+
+def _page_model(item: Any) -> Any:
+    from pydantic import create_model
+
+    return create_model(
+        f"{item.__name__}Page", items=(list[item], ...), next_page_token=(str | None, None)
+    )
+
+
+def _add_artifacts(app: FastAPI, proxy: ArtifactProxy) -> None:
+    app.add_route(f"{FILES}/{{path:path}}", proxy.put, methods=["PUT"], include_in_schema=False)
+    app.add_route(f"{FILES}/{{path:path}}", proxy.get, methods=["GET"], include_in_schema=False)
+    app.add_route(
+        f"{FILES}/{{path:path}}", proxy.delete, methods=["DELETE"], include_in_schema=False
+    )
+    app.add_route(UPLOADS, proxy.start_upload, methods=["POST"], include_in_schema=False)
+    app.add_route(
+        f"{UPLOADS}/{{upload_id}}", proxy.upload_status, methods=["GET"], include_in_schema=False
+    )
+    app.add_route(
+        f"{UPLOADS}/{{upload_id}}", proxy.upload_part, methods=["PUT"], include_in_schema=False
+    )
+    app.add_route(
+        f"{UPLOADS}/{{upload_id}}/complete",
+        proxy.complete_upload,
+        methods=["POST"],
+        include_in_schema=False,
+    )
+
+
+class ErrorBody(BaseModel):
+    error_code: str
+    message: str
+    field: str | None = None
+
+
+_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "invalid input"},
+    401: {"model": ErrorBody, "description": "no or wrong token"},
+    403: {"model": ErrorBody, "description": "not allowed"},
+    404: {"model": ErrorBody, "description": "not found"},
+    409: {"model": ErrorBody, "description": "already exists or conflicts"},
+    413: {"model": ErrorBody, "description": "body too large"},
+    503: {"model": ErrorBody, "description": "the store is unavailable"},
+}

@@ -1,0 +1,232 @@
+"""The tracking server's REST API, derived from the ``MetadataStore`` contract.
+
+Every abstract hook of :class:`~mlcore.stores.MetadataStore` is one endpoint,
+``POST /api/v1/<hook-name-with-dashes>`` (``_create_experiment`` -> ``/api/v1/create-experiment``),
+whose JSON body holds the hook's arguments by name and whose answer is the hook's result. The
+client (:class:`~mlcore.stores.http.HttpStore`) implements each hook by calling its endpoint;
+the server calls the *public*, validating method of its own store, so nothing a client sends
+skips the checks a local caller gets. Searches forward the query as written (``filter``
+string, page token) to ``/api/v1/search-runs``, ``/search-registered-models`` and
+``/search-model-versions``.
+
+Request models and response types come from the hooks' type hints, so the OpenAPI spec, the
+client and the server cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+import typing
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from mlcore.errors import InvalidInputError
+
+PREFIX = "/api/v1"
+READ, WRITE = "read", "write"
+_READ_VERBS = ("get", "search", "list", "artifact", "metric", "model_versions_of")
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One endpoint: the hook it serves, its path and scope, and how the server runs it."""
+
+    hook: str
+    path: str
+    scope: str
+    parameters: tuple[str, ...]
+    request: type[Any]  # a pydantic model of the arguments
+    result: Any  # the result type (for a pydantic TypeAdapter); None for no result
+    call: Callable[[Any, dict[str, Any]], Any]
+    #: writes that are not naturally idempotent (a retry would add a second version...)
+    dedupe: bool
+
+
+def _public(name: str) -> Callable[[Any, dict[str, Any]], Any]:
+    def call(store: Any, args: dict[str, Any]) -> Any:
+        return getattr(store, name)(**args)
+
+    return call
+
+
+def _each(name: str, *keys: str) -> Callable[[Any, dict[str, Any]], Any]:
+    """A ``set_*_tags(..., tags)`` hook through the public one-tag-at-a-time method."""
+
+    def call(store: Any, args: dict[str, Any]) -> None:
+        fixed = [args[k] for k in keys]
+        for key, value in args["tags"].items():
+            getattr(store, name)(*fixed, key, value)
+
+    return call
+
+
+def _stage(delete: str, restore: str, key: str) -> Callable[[Any, dict[str, Any]], Any]:
+    def call(store: Any, args: dict[str, Any]) -> None:
+        stage = args["stage"]
+        if stage not in ("active", "deleted"):
+            raise InvalidInputError(
+                f"stage must be 'active' or 'deleted', got {stage!r}", field="stage"
+            )
+        getattr(store, delete if stage == "deleted" else restore)(args[key])
+
+    return call
+
+
+def _create_run(store: Any, args: dict[str, Any]) -> Any:
+    args = dict(args)
+    try:
+        config = json.loads(args.pop("config_json"))
+    except ValueError:
+        raise InvalidInputError("config_json is not JSON", field="config_json") from None
+    if not isinstance(config, dict):
+        raise InvalidInputError("config_json must hold a JSON object", field="config_json")
+    experiment_id = args.pop("experiment_id")
+    return store.create_run(experiment_id, config=config, **args)
+
+
+def _update_run_config(store: Any, args: dict[str, Any]) -> Any:
+    return store.update_run_config(args["run_id"], args["config"])
+
+
+def _transition(store: Any, args: dict[str, Any]) -> Any:
+    return store.transition_model_version_stage(
+        args["name"], args["version"], args["stage"], archive_existing=args["archive_existing"]
+    )
+
+
+def _artifact_ref(name: str) -> Callable[[Any, dict[str, Any]], Any]:
+    def call(store: Any, args: dict[str, Any]) -> Any:
+        ref = f"{args['name']}:{args['version']}"
+        if name == "record_artifact_use":
+            return store.record_artifact_use(ref, args["run_id"])
+        return store.get_artifact_version(ref)
+
+    return call
+
+
+_SPECIAL: dict[str, Callable[[Any, dict[str, Any]], Any]] = {
+    "_create_run": _create_run,
+    "_update_run_config": _update_run_config,
+    "_set_experiment_stage": _stage("delete_experiment", "restore_experiment", "experiment_id"),
+    "_set_run_stage": _stage("delete_run", "restore_run", "run_id"),
+    "_set_experiment_tags": _each("set_experiment_tag", "experiment_id"),
+    "_set_registered_model_tags": _each("set_registered_model_tag", "name"),
+    "_set_model_version_tags": _each("set_model_version_tag", "name", "version"),
+    "_transition_stage": _transition,
+    "_get_artifact_version": _artifact_ref("get_artifact_version"),
+    "_record_artifact_use": _artifact_ref("record_artifact_use"),
+    "_create_runs": lambda store, a: store.create_runs(
+        a["experiment_id"], a["new_runs"], updates=a["updates"]
+    ),
+    "_update_runs": lambda store, a: store.update_runs(a["updates"]),
+}
+#: batch hooks with a default built on the single ones, served as one request (one transaction)
+BATCH_HOOKS = ("_create_runs", "_update_runs")
+#: hooks a client never calls over HTTP (searches go through the page endpoints below)
+_LOCAL_ONLY = frozenset({"_search_runs", "_search_registered_models", "_search_model_versions"})
+#: writes whose retry would not be absorbed by the store itself (metrics carry a batch id;
+#: tags and params are upserts)
+_DEDUPE = frozenset(
+    {
+        "_create_experiment",
+        "_create_run",
+        "_create_runs",
+        "_create_registered_model",
+        "_create_model_version",
+    }
+)
+
+
+def _hints_namespace() -> dict[str, Any]:
+    import pyarrow as pa
+
+    from mlcore import types
+    from mlcore.stores import base
+
+    return {
+        **vars(types),
+        "pa": pa,
+        "MetricPoint": base.MetricPoint,
+        "NewRun": base.NewRun,
+        "RunUpdate": base.RunUpdate,
+        "Any": Any,
+    }
+
+
+def _request_model(
+    hook: str, params: Mapping[str, inspect.Parameter], hints: dict[str, Any]
+) -> Any:
+    from pydantic import ConfigDict, create_model
+
+    fields: dict[str, Any] = {}
+    for name, param in params.items():
+        annotation = hints.get(name, Any)
+        if param.default is inspect.Parameter.empty:
+            fields[name] = (annotation, ...)
+        else:
+            fields[name] = (annotation, param.default)
+    title = "".join(part.title() for part in hook.strip("_").split("_")) + "Request"
+    return create_model(title, __config__=ConfigDict(extra="forbid"), **fields)
+
+
+@functools.cache
+def operations() -> dict[str, Operation]:
+    """Every endpoint, by hook name."""
+    from mlcore.stores.base import MetadataStore
+
+    namespace = _hints_namespace()
+    found: dict[str, Operation] = {}
+    for hook in sorted(MetadataStore.__abstractmethods__ | set(BATCH_HOOKS)):
+        if hook == "from_uri" or hook in _LOCAL_ONLY:
+            continue
+        function = getattr(MetadataStore, hook)
+        hints = typing.get_type_hints(function, localns=namespace)
+        signature = inspect.signature(function)
+        params = {k: v for k, v in signature.parameters.items() if k != "self"}
+        result = hints.get("return")
+        public = hook[1:]
+        verb = public.split("_", 1)[0]
+        found[hook] = Operation(
+            hook=hook,
+            path=f"{PREFIX}/{public.replace('_', '-')}",
+            scope=READ if public.startswith(_READ_VERBS) or verb == "get" else WRITE,
+            parameters=tuple(params),
+            request=_request_model(hook, params, hints),
+            result=None if result is type(None) else result,
+            call=_SPECIAL.get(hook, _public(public)),
+            dedupe=hook in _DEDUPE,
+        )
+    return found
+
+
+@dataclass(frozen=True)
+class SearchEndpoint:
+    kind: str
+    path: str
+
+
+SEARCHES = {
+    "runs": SearchEndpoint("runs", f"{PREFIX}/search-runs"),
+    "registered_models": SearchEndpoint("registered_models", f"{PREFIX}/search-registered-models"),
+    "model_versions": SearchEndpoint("model_versions", f"{PREFIX}/search-model-versions"),
+}
+
+
+def search_body(
+    query: Any, *, experiment_ids: Sequence[str] | None = None, view: str | None = None
+) -> dict[str, Any]:
+    """The JSON body of a search request from a :class:`~mlcore.stores.queries.SearchQuery`."""
+    order_by = query.order_by
+    body: dict[str, Any] = {
+        "filter": query.filter,
+        "order_by": order_by if order_by is None or isinstance(order_by, str) else list(order_by),
+        "max_results": query.max_results,
+        "page_token": query.page_token,
+    }
+    if experiment_ids is not None:
+        body["experiment_ids"] = list(experiment_ids)
+        body["view"] = view
+    return body
