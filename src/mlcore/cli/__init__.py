@@ -19,6 +19,7 @@ from mlcore.cli import (
     pipeline_commands,
     quickstart,
     registry_commands,
+    server_commands,
     store_commands,
     tracking_commands,
 )
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     registry_commands.add_parsers(sub, common)
     pipeline_commands.add_parsers(sub, common)
     store_commands.add_parsers(sub, common)
+    server_commands.add_parsers(sub, common)
     quickstart.add_parser(sub, common)
     return parser
 

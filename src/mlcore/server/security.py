@@ -64,7 +64,7 @@ def _is_loopback(host: str | None) -> bool:
         return host == "localhost"
 
 
-class _TooLarge(Exception):
+class _TooLarge(BaseException):  # not an Exception: frameworks must not swallow it
     pass
 
 

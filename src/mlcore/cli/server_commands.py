@@ -1,0 +1,47 @@
+"""``mlcore server``: the tracking/registry REST API with the artifact proxy."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
+    server = sub.add_parser(
+        "server",
+        parents=[common],
+        help="serve the tracking store and registry over HTTP (REST API + artifact proxy)",
+        description=(
+            "Clients use set_tracking_uri('http://HOST:PORT'). Tokens come from "
+            "$MLCORE_SERVER_TOKENS ('token:write,token2:read') or --tokens-file; with none, "
+            "only loopback clients are served unless --allow-remote."
+        ),
+    )
+    server.add_argument("--store", default="./.mlcore", help="the metadata store URL")
+    server.add_argument("--artifacts", metavar="URI", help="the artifact root (proxied)")
+    server.add_argument("--host", default="127.0.0.1")
+    server.add_argument("--port", type=int, default=5000)
+    server.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    server.add_argument("--tokens-file", metavar="FILE", help="lines of 'token scope'")
+    server.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="serve non-loopback clients even without tokens (trusted networks only)",
+    )
+    server.add_argument("--max-body-mb", type=int, default=64, help="largest JSON request")
+    server.set_defaults(handler=server_command, needs_tracker=False)
+
+
+def server_command(_tracker: object, args: argparse.Namespace) -> int:
+    from mlcore.server import Server
+    from mlcore.server.security import load_tokens
+
+    srv = Server.tracking(
+        store=args.store,
+        artifacts=args.artifacts,
+        tokens=load_tokens(args.tokens_file),
+        allow_remote=args.allow_remote,
+        max_body_mb=args.max_body_mb,
+    )
+    srv.run(host=args.host, port=args.port, workers=args.workers)
+    return 0
