@@ -75,5 +75,6 @@ def bench(session: nox.Session) -> None:
         "bench_models",
         "bench_pipelines",
         "bench_storage",
+        "bench_server",
     ):
         session.run("python", f"benchmarks/{script}.py", *session.posargs)

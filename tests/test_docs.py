@@ -10,7 +10,14 @@ import pytest
 
 from tests.conftest import ROOT, run_python
 
-PAGES = ["getting-started.md", "tracking.md", "search.md", "models.md", "pipelines.md"]
+PAGES = [
+    "getting-started.md",
+    "tracking.md",
+    "search.md",
+    "models.md",
+    "pipelines.md",
+    "server.md",
+]
 BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
 
 

@@ -159,7 +159,9 @@ ATTACKS = [
 
 
 @pytest.mark.parametrize("attack", ATTACKS)
-def test_artifact_paths_that_escape_are_refused(server_url: str, attack: str, tmp_path: Path) -> None:
+def test_artifact_paths_that_escape_are_refused(
+    server_url: str, attack: str, tmp_path: Path
+) -> None:
     parts = urlsplit(server_url)
     outside = Path(str(tmp_path.parent)) / "secret"
     for method, body in (("PUT", b"pwned"), ("GET", None), ("DELETE", None)):
