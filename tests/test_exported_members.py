@@ -39,6 +39,7 @@ EXPECTED = {
     "use_artifact",
     "autolog",
     "Registry",
+    "Server",
     "Artifact",
     "ModelInfo",
     "LoadedModel",
