@@ -143,35 +143,40 @@ class HttpClient:
                 ``Idempotency-Key`` kept across retries.
             ok_missing: return None instead of raising for a 404.
         """
-        import httpx
-
         send_headers = self._headers(headers)
         if not idempotent:
             send_headers["Idempotency-Key"] = uuid.uuid4().hex
+        request = self._client.build_request(
+            method, path, content=content, params=params, headers=send_headers
+        )
+        response = self._send(request)
+        if response.status_code == 404 and ok_missing:
+            return None
+        if response.status_code >= 400:
+            raise self.error(response)
+        return response
+
+    def _send(self, request: httpx.Request, *, stream: bool = False) -> httpx.Response:
+        """Send ``request``, retrying connection errors and 429/5xx answers with backoff;
+        returns the last answer (which may be an error answer)."""
+        import httpx
+
         attempt = 0
         while True:
             try:
-                response = self._client.request(
-                    method, path, content=content, params=params, headers=send_headers
-                )
+                response = self._client.send(request, stream=stream)
             except httpx.TransportError as exc:
                 if attempt >= self.retries:
                     raise StoreError(
                         f"{self.display_name} unreachable after {attempt + 1} attempts: "
                         f"{type(exc).__name__}: {exc}"
                     ) from None
-                self._pause(attempt)
-                attempt += 1
-                continue
-            if response.status_code in RETRY_STATUSES and attempt < self.retries:
-                self._pause(attempt)
-                attempt += 1
-                continue
-            if response.status_code == 404 and ok_missing:
-                return None
-            if response.status_code >= 400:
-                raise self.error(response)
-            return response
+            else:
+                if response.status_code not in RETRY_STATUSES or attempt >= self.retries:
+                    return response
+                response.close()
+            self._pause(attempt)
+            attempt += 1
 
     def error(self, response: httpx.Response) -> MlcoreError:
         try:
@@ -204,24 +209,7 @@ class HttpClient:
     def stream_download(self, path: str) -> Iterator[bytes]:
         """The body of a GET as it arrives (raises the typed error before the first chunk)."""
         request = self._client.build_request("GET", path, headers=self._headers(None))
-        attempt = 0
-        import httpx
-
-        while True:
-            try:
-                response = self._client.send(request, stream=True)
-            except httpx.TransportError as exc:
-                if attempt >= self.retries:
-                    raise StoreError(f"{self.display_name} unreachable: {exc}") from None
-                self._pause(attempt)
-                attempt += 1
-                continue
-            if response.status_code in RETRY_STATUSES and attempt < self.retries:
-                response.close()
-                self._pause(attempt)
-                attempt += 1
-                continue
-            break
+        response = self._send(request, stream=True)
         if response.status_code >= 400:
             response.read()
             response.close()

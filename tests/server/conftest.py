@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -20,8 +19,3 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = srv.start()
     yield url
     srv.stop()
-
-
-@pytest.fixture
-def server_home(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return Path(tmp_path_factory.getbasetemp())

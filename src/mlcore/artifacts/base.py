@@ -71,6 +71,15 @@ def _file_info(
     return FileInfo.model_construct(path=path, is_dir=is_dir, size=size, sha256=sha256)
 
 
+def sha256_file(path: str) -> str:
+    """The sha256 hex digest of a local file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK_SIZE):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def temp_name(final_name: str) -> str:
     return f"{TEMP_PREFIX}{uuid.uuid4().hex[:16]}-{final_name}"[:200]
 

@@ -9,7 +9,6 @@ resumes from the last byte the server has, and the server checks the sha256 befo
 from __future__ import annotations
 
 import builtins
-import hashlib
 import io
 import json
 import os
@@ -18,7 +17,7 @@ from typing import IO, Any
 from urllib.parse import quote, urlsplit
 
 from mlcore import _http
-from mlcore.artifacts.base import CHUNK_SIZE, ArtifactStore, HashingReader
+from mlcore.artifacts.base import CHUNK_SIZE, ArtifactStore, HashingReader, sha256_file
 from mlcore.errors import IntegrityError, InvalidInputError, StoreError
 from mlcore.types import FileInfo
 
@@ -119,7 +118,7 @@ class HttpArtifactStore(ArtifactStore):
     def _put_local_file(self, local: str, path: str) -> str | None:
         """Whole files are sent with retries; large ones in resumable parts."""
         size = os.path.getsize(local)
-        digest = _sha256_of(local)
+        digest = sha256_file(local)
         if size < RESUMABLE_THRESHOLD:
             with open(local, "rb") as f:
                 data = f.read()
@@ -196,11 +195,3 @@ class HttpArtifactStore(ArtifactStore):
 
     def _delete(self, path: str) -> None:
         self._client.request("DELETE", self._url(path))
-
-
-def _sha256_of(local: str) -> str:
-    digest = hashlib.sha256()
-    with open(local, "rb") as f:
-        while chunk := f.read(CHUNK_SIZE):
-            digest.update(chunk)
-    return digest.hexdigest()

@@ -26,6 +26,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from mlcore.artifacts import ArtifactStore
+from mlcore.artifacts.base import sha256_file
 from mlcore.errors import IntegrityError, InvalidInputError, NotFoundError
 from mlcore.uris import validate_artifact_path
 
@@ -208,13 +209,10 @@ class ArtifactProxy:
             path = json.load(f)["path"]
 
         def publish() -> Any:
-            digest = hashlib.sha256()
-            with open(part, "rb") as f:
-                while chunk := f.read(_CHUNK):
-                    digest.update(chunk)
-            if digest.hexdigest() != expected:
+            digest = sha256_file(part)
+            if digest != expected:
                 raise IntegrityError(
-                    f"the uploaded parts have sha256 {digest.hexdigest()}, not {expected}; "
+                    f"the uploaded parts have sha256 {digest}, not {expected}; "
                     "nothing was published (start the upload again)"
                 )
             info = self.store.put_file(part, path)
