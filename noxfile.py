@@ -76,5 +76,6 @@ def bench(session: nox.Session) -> None:
         "bench_pipelines",
         "bench_storage",
         "bench_server",
+        "bench_serving",
     ):
         session.run("python", f"benchmarks/{script}.py", *session.posargs)

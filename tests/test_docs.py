@@ -17,6 +17,7 @@ PAGES = [
     "models.md",
     "pipelines.md",
     "server.md",
+    "serving.md",
 ]
 BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
 

@@ -3,7 +3,7 @@
 ``mlcore [--tracking-uri URI] [--json] <command>``; commands: ``experiments list``,
 ``runs list``, ``runs show``, ``models list``, ``models show``, ``artifacts list``,
 ``artifacts show``, ``pipeline compile``, ``pipeline run``, ``pipeline runs list``,
-``pipeline runs show``, ``store migrate``, ``store copy``, ``quickstart``. Exit status 0 on
+``pipeline runs show``, ``store migrate``, ``store copy``, ``server``, ``serve``, ``monitor drift``, ``quickstart``. Exit status 0 on
 success, 1 on an mlcore error (the message goes to stderr, without a traceback), 2 on a usage
 error.
 """
@@ -20,6 +20,7 @@ from mlcore.cli import (
     quickstart,
     registry_commands,
     server_commands,
+    serving_commands,
     store_commands,
     tracking_commands,
 )
@@ -49,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     pipeline_commands.add_parsers(sub, common)
     store_commands.add_parsers(sub, common)
     server_commands.add_parsers(sub, common)
+    serving_commands.add_parsers(sub, common)
     quickstart.add_parser(sub, common)
     return parser
 

@@ -2,6 +2,7 @@
 
 ```python
 srv = mlcore.Server.tracking(store="sqlite:///mlcore.db", artifacts="./artifacts")
+srv = mlcore.Server.model("models:/credit@champion", batching={"max_batch_size": 32})
 srv.app                     # the ASGI app, to mount in your own service
 url = srv.start(port=0)     # background thread: "http://127.0.0.1:PORT" (notebooks, tests)
 srv.stop(); srv.run(host="127.0.0.1", port=5000, workers=4)   # blocking, uvicorn
@@ -17,9 +18,12 @@ import os
 import threading
 import time
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlcore.server.tracking import ServerOptions
+
+if TYPE_CHECKING:
+    from mlcore.serving import ServingOptions
 
 __all__ = ["Server", "ServerOptions"]
 
@@ -34,9 +38,9 @@ def app_from_env() -> Any:
 
 
 class Server:
-    """A tracking server: its ASGI app, and ways to run it."""
+    """A tracking server or a model server: its ASGI app, and ways to run it."""
 
-    def __init__(self, options: ServerOptions) -> None:
+    def __init__(self, options: ServerOptions | ServingOptions) -> None:
         self.options = options
         self._app: Any = None
         self._server: Any = None
@@ -65,19 +69,55 @@ class Server:
             )
         )
 
+    @classmethod
+    def model(
+        cls,
+        model_uri: str,
+        *,
+        tracking_uri: str | None = None,
+        name: str | None = None,
+        batching: dict[str, Any] | bool | None = None,
+        accelerate: str = "auto",
+        log_predictions: float = 0.0,
+        max_body_mb: int = 64,
+    ) -> Server:
+        """A model server for ``model_uri`` (see :func:`mlcore.serving.create_app`); the model
+        is loaded, verified and checked when ``app`` is first built."""
+        from mlcore.serving.app import create_app
+
+        app = create_app(
+            model_uri,
+            tracking_uri=tracking_uri,
+            name=name,
+            batching=batching,
+            accelerate=accelerate,  # type: ignore[arg-type]
+            log_predictions=log_predictions,
+            max_body_mb=max_body_mb,
+        )
+        server = cls(app.state.service.options)
+        server._app = app
+        return server
+
     @property
     def app(self) -> Any:
         if self._app is None:
-            from mlcore.server.tracking import create_tracking_app
+            if isinstance(self.options, ServerOptions):
+                from mlcore.server.tracking import create_tracking_app
 
-            self._app = create_tracking_app(self.options)
+                self._app = create_tracking_app(self.options)
+            else:
+                from mlcore.serving.app import create_app_from_options
+
+                self._app = create_app_from_options(self.options)
         return self._app
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Serve in a background thread; returns the base URL once it accepts connections."""
         import uvicorn
 
-        config = uvicorn.Config(self.app, host=host, port=port, log_level="warning", lifespan="on")
+        config = uvicorn.Config(
+            self.app, host=host, port=port, log_level="warning", lifespan="on", access_log=False
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="mlcore-server", daemon=True)
         self._thread.start()
@@ -96,16 +136,26 @@ class Server:
                 self._thread.join(30)
             self._server = self._thread = None
 
-    def run(self, host: str = "127.0.0.1", port: int = 5000, workers: int = 1) -> None:
+    def run(
+        self, host: str = "127.0.0.1", port: int = 5000, workers: int = 1, access_log: bool = True
+    ) -> None:
         """Serve in the foreground (uvicorn) until interrupted."""
         import uvicorn
 
         if workers <= 1:
-            uvicorn.run(self.app, host=host, port=port, log_level="info")
+            uvicorn.run(self.app, host=host, port=port, log_level="info", access_log=access_log)
             return
-        os.environ[OPTIONS_ENV] = json.dumps(asdict(self.options))
+        if isinstance(self.options, ServerOptions):
+            os.environ[OPTIONS_ENV] = json.dumps(asdict(self.options))
+            factory = "mlcore.server:app_from_env"
+        else:
+            from mlcore.serving.app import OPTIONS_ENV as SERVING_ENV
+
+            os.environ[SERVING_ENV] = self.options.to_env()
+            factory = "mlcore.serving.app:app_from_env"
         uvicorn.run(
-            "mlcore.server:app_from_env",
+            factory,
+            access_log=access_log,
             factory=True,
             host=host,
             port=port,
