@@ -40,6 +40,9 @@ EXPECTED = {
     "autolog",
     "Registry",
     "Server",
+    # sweeps (design §1): mlcore.sweep(...) returns a Sweep
+    "Sweep",
+    "sweep",
     "Artifact",
     "ModelInfo",
     "LoadedModel",

@@ -91,6 +91,7 @@ _LAZY = {
     "ModelInfo": "mlcore.tracking",
     "Registry": "mlcore.registry",
     "Server": "mlcore.server",
+    "Sweep": "mlcore.sweep",
     "LoadedModel": "mlcore.flavors",
     "ModelVersion": "mlcore.types",
     "RegisteredModel": "mlcore.types",
@@ -133,6 +134,7 @@ __all__ = [
     "RunStatus",
     "Server",
     "StoreError",
+    "Sweep",
     "Tracker",
     "__version__",
     "active_run",
@@ -164,13 +166,14 @@ __all__ = [
     "set_tags",
     "set_tracking_uri",
     "start_run",
+    "sweep",
     "use_artifact",
 ]
 
 
 # Submodules served on first use: ``mlcore.sklearn.load_model(...)`` works after a plain
 # ``import mlcore``; ``mlcore.autolog`` is a callable package (``mlcore.autolog()``).
-_LAZY_MODULES = frozenset({"autolog", "sklearn", "xgboost", "torch", "onnx"})
+_LAZY_MODULES = frozenset({"autolog", "sklearn", "xgboost", "torch", "onnx", "sweep"})
 
 
 def __getattr__(name: str) -> Any:

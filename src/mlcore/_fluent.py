@@ -194,6 +194,10 @@ def start_run(
             "child run",
             field="nested",
         )
+    sweep_trial = False
+    if run_id is None and current is None and os.environ.get("MLCORE_RUN_ID"):
+        run_id = os.environ["MLCORE_RUN_ID"]  # a run prepared for this process (sweep trial)
+        sweep_trial = bool(os.environ.get("MLCORE_SWEEP_TRIAL"))
     parent = parent_run_id or (current.id if nested and current is not None else None)
     tracker = current.tracker if nested and current is not None else get_tracker()
     handle = tracker.start_run(
@@ -211,6 +215,10 @@ def start_run(
         else _local_stack()
     )
     stack.append(handle)
+    if sweep_trial:
+        from mlcore.sweep.trial import attach_from_env
+
+        attach_from_env(handle)
 
     def pop(run: ActiveRun) -> None:
         with _state.lock:

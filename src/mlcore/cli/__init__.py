@@ -3,9 +3,9 @@
 ``mlcore [--tracking-uri URI] [--json] <command>``; commands: ``experiments list``,
 ``runs list``, ``runs show``, ``models list``, ``models show``, ``artifacts list``,
 ``artifacts show``, ``pipeline compile``, ``pipeline run``, ``pipeline runs list``,
-``pipeline runs show``, ``store migrate``, ``store copy``, ``server``, ``serve``, ``monitor drift``, ``quickstart``. Exit status 0 on
-success, 1 on an mlcore error (the message goes to stderr, without a traceback), 2 on a usage
-error.
+``pipeline runs show``, ``store migrate``, ``store copy``, ``server``, ``serve``,
+``monitor drift``, ``sweep``, ``agent``, ``quickstart``. Exit status 0 on success, 1 on an
+mlcore error (the message goes to stderr, without a traceback), 2 on a usage error.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from mlcore.cli import (
     server_commands,
     serving_commands,
     store_commands,
+    sweep_commands,
     tracking_commands,
 )
 from mlcore.errors import MlcoreError
@@ -51,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     store_commands.add_parsers(sub, common)
     server_commands.add_parsers(sub, common)
     serving_commands.add_parsers(sub, common)
+    sweep_commands.add_parsers(sub, common)
     quickstart.add_parser(sub, common)
     return parser
 

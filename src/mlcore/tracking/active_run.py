@@ -41,6 +41,7 @@ class ActiveRun:
         self._config = Config(run.config, persist=self._persist_config)
         self._step = 0
         self._on_end: list[Callable[[ActiveRun], None]] = [on_end] if on_end else []
+        self._listeners: list[Callable[[str, float, int | None], None]] = []
         self.ended = False
 
     def __repr__(self) -> str:
@@ -73,6 +74,17 @@ class ActiveRun:
         """Call ``callback(run)`` once the run has ended (the fluent API pops its stack so)."""
         self._on_end.append(callback)
 
+    def add_log_listener(self, listener: Callable[[str, float, int | None], None]) -> None:
+        """Call ``listener(key, value, step)`` after every metric point logged through this
+        handle (how a sweep's early termination watches a trial); an exception it raises
+        propagates to the caller of ``log``."""
+        self._listeners.append(listener)
+
+    def _notify(self, points: list[tuple[str, float, int | None]]) -> None:
+        for listener in self._listeners:
+            for key, value, step in points:
+                listener(key, value, step)
+
     def _persist_config(self, values: dict[str, Any]) -> dict[str, Any]:
         return self._tracker.update_config(self.id, values)
 
@@ -81,11 +93,15 @@ class ActiveRun:
         self, key: str, value: float, step: int | None = None, timestamp: int | None = None
     ) -> None:
         self._tracker._log_point(self.id, key, value, step, timestamp)
+        if self._listeners:
+            self._notify([(key, value, step)])
 
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
         log = self._tracker._log_point
         for key, value in metrics.items():
             log(self.id, key, value, step, None)
+        if self._listeners:
+            self._notify([(k, v, step) for k, v in metrics.items()])
 
     def log(self, data: Mapping[str, Any], step: int | None = None, commit: bool = True) -> None:
         """W&B-style logging: every call is one step unless ``commit=False``.
@@ -94,8 +110,11 @@ class ActiveRun:
         """
         current = self._step if step is None else step
         log = self._tracker._log_point
-        for key, value in _flatten_numbers(data):
+        points = _flatten_numbers(data)
+        for key, value in points:
             log(self.id, key, value, current, None)
+        if self._listeners:
+            self._notify([(k, v, current) for k, v in points])
         if commit:
             self._step = current + 1
         elif step is not None:

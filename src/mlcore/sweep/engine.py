@@ -1,0 +1,516 @@
+"""``Sweep``: a hyper-parameter search whose whole state lives in the store.
+
+A sweep is a run (tag ``mlcore.sweep.kind=sweep``, its config in ``sweep.json``); each trial is
+a child run with the trial's parameters as params and config. Trials are numbered; an agent
+takes number ``n`` by writing the write-once param ``mlcore.claim.<n>.<attempt>`` on the sweep
+run — the store's primary key lets exactly one agent win it, so agents in other threads,
+processes or machines never run a trial twice. A trial left RUNNING by a dead agent (its
+heartbeat stopped: it reads CRASHED) is run again with the same parameters by the next agent
+that resumes the sweep, as attempt 2; the dead attempt ends KILLED with a tag saying so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import random
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from mlcore.errors import InvalidInputError, NotFoundError, ParamConflictError
+from mlcore.sweep.config import SweepConfig, parse_config
+from mlcore.sweep.search import OptunaSearch, draw, grid_points
+from mlcore.sweep.trial import _LOCAL, _LOCAL_LOCK, ERROR_TAG, TrialSpec, program_command, run_trial
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from mlcore.executors import Executor, StepHandle
+    from mlcore.tracking import Tracker
+    from mlcore.types import Run
+
+log = logging.getLogger("mlcore.sweep")
+
+KIND_TAG = "mlcore.sweep.kind"
+SWEEP_TAG = "mlcore.sweep.id"
+TRIAL_TAG = "mlcore.sweep.trial"
+ATTEMPT_TAG = "mlcore.sweep.attempt"
+CLAIM_PREFIX = "mlcore.claim."
+CONFIG_FILE = "sweep.json"
+TERMINAL = ("FINISHED", "FAILED", "KILLED")
+
+
+class Sweep:
+    """A sweep: create with :func:`mlcore.sweep` or ``Sweep.create``, reopen with ``Sweep.load``."""
+
+    def __init__(self, tracker: Tracker, sweep_id: str, config: SweepConfig) -> None:
+        self.tracker = tracker
+        self.id = sweep_id
+        self.config = config
+        self._grid: list[dict[str, Any]] | None = None
+        self._search: OptunaSearch | None = None
+        self._token = uuid.uuid4().hex[:12]
+
+    def __repr__(self) -> str:
+        return f"<Sweep {self.id} method={self.config.method} metric={self.config.metric}>"
+
+    # -- creation --------------------------------------------------------------------------------
+    @classmethod
+    def create(
+        cls, config: dict[str, Any] | str, *, tracker: Tracker, experiment: str | None = None
+    ) -> Sweep:
+        parsed = parse_config(config)
+        run = tracker.create_run(
+            experiment,
+            name=parsed.name or f"sweep-{parsed.method}",
+            tags={KIND_TAG: "sweep", "mlcore.sweep.method": parsed.method},
+        )
+        sweep_id = run.info.run_id
+        tracker.log_dict(sweep_id, parsed.raw, CONFIG_FILE)
+        return cls(tracker, sweep_id, parsed)
+
+    @classmethod
+    def load(cls, sweep_id: str, *, tracker: Tracker) -> Sweep:
+        run = tracker.get_run(sweep_id)
+        if run.data.tags.get(KIND_TAG) != "sweep":
+            raise NotFoundError(f"run {sweep_id} is not a sweep")
+        path = tracker.download_artifacts(sweep_id, CONFIG_FILE)
+        with open(path, encoding="utf-8") as handle:
+            config = parse_config(json.load(handle))
+        return cls(tracker, sweep_id, config)
+
+    # -- what it found -----------------------------------------------------------------------------
+    @property
+    def runs(self) -> list[Run]:
+        """Every trial run (all attempts), in trial order."""
+        runs = list(self.tracker.iter_runs(None, f"tags.`{SWEEP_TAG}` = '{self.id}'"))
+        return sorted(
+            runs,
+            key=lambda r: (
+                int(r.data.tags.get(TRIAL_TAG, 0)),
+                int(r.data.tags.get(ATTEMPT_TAG, 1)),
+            ),
+        )
+
+    def value_of(self, run: Run) -> float | None:
+        if self.config.metric is None:
+            return None
+        value = run.data.metrics.get(self.config.metric)
+        return None if value is None or not math.isfinite(value) else float(value)
+
+    @property
+    def best_run(self) -> Run | None:
+        """The finished (or early-stopped) trial with the best value of the metric."""
+        scored = [
+            (v, r)
+            for r in self.runs
+            if r.info.status.value in ("FINISHED", "KILLED") and (v := self.value_of(r)) is not None
+        ]
+        if not scored:
+            return None
+        best = max if self.config.maximize else min
+        return best(scored, key=lambda item: item[0])[1]
+
+    def runs_table(self) -> pa.Table:
+        """One row per trial run: id, trial, attempt, status, each parameter, the metric."""
+        import pyarrow as pa
+
+        runs = self.runs
+        names = [p.name for p in self.config.parameters]
+        columns: dict[str, list[Any]] = {
+            "run_id": [r.info.run_id for r in runs],
+            "trial": [int(r.data.tags.get(TRIAL_TAG, 0)) for r in runs],
+            "attempt": [int(r.data.tags.get(ATTEMPT_TAG, 1)) for r in runs],
+            "status": [r.info.status.value for r in runs],
+        }
+        for name in names:
+            columns[name] = [_param_value(r.data.params.get(name)) for r in runs]
+        if self.config.metric:
+            columns[self.config.metric] = [self.value_of(r) for r in runs]
+        arrays = {}
+        for key, values in columns.items():
+            try:
+                arrays[key] = pa.array(values)
+            except (pa.ArrowInvalid, pa.ArrowTypeError):
+                arrays[key] = pa.array([None if v is None else str(v) for v in values])
+        return pa.table(arrays)
+
+    # -- running trials ----------------------------------------------------------------------------
+    def run(
+        self,
+        function: Any = None,
+        *,
+        count: int | None = None,
+        parallelism: int = 1,
+        executor: str | Executor = "local",
+        executor_options: dict[str, Any] | None = None,
+    ) -> Sweep:
+        """Run trials until ``count`` more have run here, the config's ``run_cap`` is reached
+        or the grid is exhausted; trials of crashed agents are run again first.
+
+        Raises:
+            InvalidInputError: no function and no ``program``; bad count or parallelism.
+        """
+        from mlcore.executors import resolve_executor
+
+        if function is None and self.config.program is None:
+            raise InvalidInputError("a sweep needs a function (or a program in its config)")
+        if function is not None and not callable(function):
+            raise InvalidInputError("function must be callable", field="function")
+        if count is not None and (not isinstance(count, int) or count < 0):
+            raise InvalidInputError("count must be a non-negative integer", field="count")
+        if not isinstance(parallelism, int) or parallelism < 1:
+            raise InvalidInputError("parallelism must be a positive integer", field="parallelism")
+        if count is None and self.config.run_cap is None and self.config.method != "grid":
+            raise InvalidInputError(
+                f"a {self.config.method} sweep needs count= or run_cap in its config", field="count"
+            )
+        options = dict(executor_options or {})
+        if isinstance(executor, str) and executor in ("local", "process"):
+            options.setdefault("workers", parallelism)
+        runner = resolve_executor(executor, **options)
+        local_key = None
+        if isinstance(executor, str) and executor == "local":
+            local_key = f"{self.id}:{self._token}"
+            with _LOCAL_LOCK:
+                _LOCAL[local_key] = (self.tracker, function)
+        try:
+            self._loop(function, count, parallelism, runner, local_key)
+        finally:
+            if local_key is not None:
+                with _LOCAL_LOCK:
+                    _LOCAL.pop(local_key, None)
+            if isinstance(executor, str):  # built here
+                runner.close()
+        self._log_summary()
+        if self._exhausted():
+            self.tracker.end_run(self.id, "FINISHED")
+        return self
+
+    def _loop(
+        self, function: Any, count: int | None, parallelism: int, runner: Executor, key: str | None
+    ) -> None:
+        active: dict[StepHandle, str] = {}
+        launched = 0
+        stop = False
+        while True:
+            while (
+                not stop
+                and len(active) < min(parallelism, runner.capacity)
+                and (count is None or launched < count)
+            ):
+                task = self._next_task(function, key)
+                if task is None:
+                    stop = True
+                    break
+                handle = runner.submit(task[0])
+                active[handle] = task[1]
+                launched += 1
+            if not active:
+                return
+            for handle in runner.wait(list(active), 1.0):
+                self._settle(handle, active.pop(handle))
+
+    def _settle(self, handle: StepHandle, run_id: str) -> None:
+        outcome = handle.outcome()
+        run = self.tracker.get_run(run_id)
+        if run.info.status.value in TERMINAL:
+            return
+        reason = outcome.error or f"the trial's process ended: {outcome.status}"
+        self.tracker.set_tag(run_id, ERROR_TAG, reason[:4000])
+        self.tracker.end_run(run_id, "FAILED")
+
+    def _exhausted(self) -> bool:
+        taken = self._claimed_trials()
+        if self.config.method == "grid" and len(taken) >= len(self._points()):
+            return True
+        return self.config.run_cap is not None and len(taken) >= self.config.run_cap
+
+    # -- trials ------------------------------------------------------------------------------------
+    def _claims(self) -> dict[int, int]:
+        """trial number -> highest attempt claimed."""
+        params = self.tracker.get_run(self.id).data.params
+        claims: dict[int, int] = {}
+        for key in params:
+            if key.startswith(CLAIM_PREFIX):
+                trial, _, attempt = key[len(CLAIM_PREFIX) :].partition(".")
+                claims[int(trial)] = max(claims.get(int(trial), 0), int(attempt or 1))
+        return claims
+
+    def _claimed_trials(self) -> set[int]:
+        return set(self._claims())
+
+    def _claim(self, trial: int, attempt: int) -> bool:
+        key = f"{CLAIM_PREFIX}{trial:06d}.{attempt}"
+        try:
+            self.tracker.log_params(self.id, {key: self._token})
+        except ParamConflictError:
+            return False
+        return True
+
+    def _points(self) -> list[dict[str, Any]]:
+        if self._grid is None:
+            self._grid = grid_points(self.config)
+        return self._grid
+
+    def _seed(self) -> int:
+        if self.config.seed is not None:
+            return self.config.seed
+        return int(hashlib.sha256(self.id.encode()).hexdigest()[:8], 16)
+
+    def _suggest(self, trial: int) -> tuple[dict[str, Any], int | None]:
+        method = self.config.method
+        if method == "grid":
+            return dict(self._points()[trial]), None
+        if method == "random":
+            import numpy as np
+
+            rng = np.random.default_rng([self._seed(), trial])
+            return {s.name: draw(s, rng) for s in self.config.parameters}, None
+        if self._search is None:
+            seed = self._seed() ^ random.getrandbits(16) if self._claims() else self._seed()
+            self._search = OptunaSearch(self.config, seed)
+        self._search.observe(
+            [
+                (r.info.run_id, _params(r, self.config), r.info.status.value, self.value_of(r))
+                for r in self.runs
+                if r.info.status.value in TERMINAL
+            ]
+        )
+        return self._search.suggest()
+
+    def _next_task(self, function: Any, key: str | None) -> tuple[Any, str] | None:
+        """Claim the next trial (one a dead agent left first), create its run, build its task."""
+        retry = self._crashed_trial()
+        if retry is not None:
+            trial, attempt, params, old = retry
+            started = self._start(trial, attempt, params, None, function, key)
+            if started is None:  # another agent took the retry
+                return self._next_task(function, key)
+            self.tracker.set_tag(old, "mlcore.sweep.requeued", f"as attempt {attempt}")
+            self.tracker.end_run(old, "KILLED")
+            return started
+        trial = max(self._claims(), default=-1) + 1
+        while True:
+            if self.config.run_cap is not None and trial >= self.config.run_cap:
+                return None
+            if self.config.method == "grid" and trial >= len(self._points()):
+                return None
+            params, number = self._suggest(trial)
+            started = self._start(trial, 1, params, number, function, key)
+            if started is not None:
+                return started
+            trial += 1
+
+    def _crashed_trial(self) -> tuple[int, int, dict[str, Any], str] | None:
+        """A trial whose latest attempt was left behind by a dead agent (it reads CRASHED)."""
+        claims = self._claims()
+        runs = {
+            (int(r.data.tags.get(TRIAL_TAG, -1)), int(r.data.tags.get(ATTEMPT_TAG, 1))): r
+            for r in self.runs
+        }
+        for trial, attempt in sorted(claims.items()):
+            run = runs.get((trial, attempt))
+            if run is not None and run.info.status.value == "CRASHED":
+                return trial, attempt + 1, _params(run, self.config), run.info.run_id
+        return None
+
+    def _start(
+        self,
+        trial: int,
+        attempt: int,
+        params: dict[str, Any],
+        number: int | None,
+        function: Any,
+        key: str | None,
+    ) -> tuple[Any, str] | None:
+        """Create the trial's run, then claim the trial; ``None`` if another agent won it (the
+        run made for nothing is deleted). Creating first means every claim has a run, so a
+        dead agent's trial is always found and run again."""
+        import cloudpickle
+
+        from mlcore.executors import StepTask
+
+        run = self.tracker.create_run(
+            self.tracker.get_run(self.id).info.experiment_id,
+            name=f"trial-{trial}" + (f"-attempt-{attempt}" if attempt > 1 else ""),
+            tags={SWEEP_TAG: self.id, TRIAL_TAG: str(trial), ATTEMPT_TAG: str(attempt)},
+            parent_run_id=self.id,
+            config=params,
+            heartbeat=True,
+        )
+        run_id = run.info.run_id
+        if not self._claim(trial, attempt):
+            self.tracker.end_run(run_id, "KILLED")
+            self.tracker.delete_run(run_id)
+            if number is not None and self._search is not None:
+                self._search.bind(run_id, number)
+                self._search.observe([(run_id, params, "FAILED", None)])
+            return None
+        if number is not None and self._search is not None:
+            self._search.bind(run_id, number)
+        early = self.config.early_terminate
+        program = (
+            program_command(self.config.program, self.config.command)
+            if function is None and self.config.program
+            else ()
+        )
+        spec = TrialSpec(
+            tracking_uri=self.tracker.tracking_uri,
+            sweep_id=self.id,
+            run_id=run_id,
+            trial=trial,
+            metric=self.config.metric,
+            maximize=self.config.maximize,
+            rungs=early.rungs if early else (),
+            eta=early.eta if early else 3,
+            local_key=key,
+            function=None if key is not None else function,
+            program=program,
+        )
+        task = StepTask(
+            id=f"{self.id[:8]}-t{trial}-a{attempt}",
+            name=f"trial-{trial}",
+            function=run_trial,
+            payload=cloudpickle.dumps(spec),
+            labels={"mlcore.sweep": self.id[:40]},
+        )
+        return task, run_id
+
+    # -- reports ---------------------------------------------------------------------------
+    def importance(self) -> dict[str, float]:
+        """How much each searched parameter explains the metric (Optuna's fANOVA, over the
+        finished trials); empty with fewer than 3 of them."""
+        searched = [s for s in self.config.parameters if s.distribution != "constant"]
+        finished = [
+            r
+            for r in self.runs
+            if r.info.status.value == "FINISHED" and self.value_of(r) is not None
+        ]
+        if len(finished) < 3 or not searched or self.config.metric is None:
+            return {}
+        try:
+            import optuna
+        except ImportError:
+            return {}
+        search = OptunaSearch(self.config, 0)
+        search.observe(
+            [
+                (r.info.run_id, _params(r, self.config), "FINISHED", self.value_of(r))
+                for r in finished
+            ]
+        )
+        try:
+            found = optuna.importance.get_param_importances(
+                search.study, evaluator=optuna.importance.FanovaImportanceEvaluator(seed=0)
+            )
+        except (RuntimeError, ValueError):
+            return {}
+        return {k: float(v) for k, v in found.items()}
+
+    def _log_summary(self) -> None:
+        best = self.best_run
+        if best is not None and self.config.metric:
+            value = self.value_of(best)
+            if value is not None:
+                self.tracker.log_metric(self.id, f"best/{self.config.metric}", value)
+            self.tracker.set_tag(self.id, "mlcore.sweep.best_run", best.info.run_id)
+        try:
+            self.plot_parallel_coordinates()
+        except Exception:  # a plot is a convenience; never fail the sweep for it
+            log.exception("could not draw the sweep's parallel-coordinates plot")
+
+    def plot_parallel_coordinates(
+        self, artifact_file: str = "parallel_coordinates.png"
+    ) -> str | None:
+        """Draw every finished trial as a line across the parameters and the metric; logged
+        as an artifact of the sweep run. Returns the artifact path (None without trials)."""
+        table = self.runs_table()
+        names = [p.name for p in self.config.parameters if p.distribution != "constant"]
+        metric = self.config.metric
+        rows = [r for r in table.to_pylist() if r["status"] in ("FINISHED", "KILLED")]
+        if not rows or not names:
+            return None
+        import matplotlib
+
+        matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+        import numpy as np
+
+        axes = names + ([metric] if metric else [])
+        scaled = np.zeros((len(rows), len(axes)))
+        for j, name in enumerate(axes):
+            raw = [row.get(name) for row in rows]
+            numeric = all(isinstance(v, (int, float)) and v is not None for v in raw)
+            if numeric:
+                values = np.asarray(raw, dtype=float)
+            else:
+                levels = sorted({str(v) for v in raw})
+                values = np.asarray([levels.index(str(v)) for v in raw], dtype=float)
+            span = values.max() - values.min()
+            scaled[:, j] = (values - values.min()) / span if span else 0.5
+        fig, ax = plt.subplots(figsize=(1.6 * len(axes) + 2, 4))
+        colors = scaled[:, -1] if metric else np.zeros(len(rows))
+        cmap = plt.get_cmap("viridis" if self.config.maximize else "viridis_r")
+        for i in range(len(rows)):
+            ax.plot(range(len(axes)), scaled[i], color=cmap(colors[i]), alpha=0.7, lw=1.2)
+        ax.set_xticks(range(len(axes)), axes)
+        ax.set_yticks([])
+        ax.set_title(f"sweep {self.id[:8]}: {len(rows)} trials")
+        fig.tight_layout()
+        self.tracker.log_figure(self.id, fig, artifact_file)
+        plt.close(fig)
+        return artifact_file
+
+
+def _param_value(text: str | None) -> Any:
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text
+    return value if isinstance(value, (int, float, bool)) else text
+
+
+def _params(run: Run, config: SweepConfig) -> dict[str, Any]:
+    return {
+        s.name: _param_value(run.data.params.get(s.name))
+        for s in config.parameters
+        if s.name in run.data.params
+    }
+
+
+def sweep(
+    config: dict[str, Any] | str,
+    function: Any = None,
+    *,
+    count: int | None = None,
+    parallelism: int = 1,
+    executor: str | Executor = "local",
+    experiment: str | None = None,
+    tracker: Tracker | None = None,
+    executor_options: dict[str, Any] | None = None,
+) -> Sweep:
+    """Create a sweep and run it (see the module docstring); returns the :class:`Sweep`."""
+    if tracker is None:
+        from mlcore import _defaults
+
+        tracker = _defaults.default_tracker()
+        if tracker is None:
+            from mlcore.tracking import Tracker as _Tracker
+
+            tracker = _Tracker()
+    created = Sweep.create(config, tracker=tracker, experiment=experiment)
+    return created.run(
+        function,
+        count=count,
+        parallelism=parallelism,
+        executor=executor,
+        executor_options=executor_options,
+    )
+
+
+__all__ = ["Sweep", "sweep"]

@@ -1,0 +1,199 @@
+"""Inside a trial: its run made active, early termination watching the sweep metric.
+
+``run_trial(payload)`` is what an executor calls (a thread, a spawned process, a Dask worker):
+it resumes the trial's run, makes it the active run (so ``mlcore.config.lr`` and
+``mlcore.log(...)`` work), calls the user's function and ends the run FINISHED, FAILED (the
+error kept as a tag) or KILLED (stopped early, the reason kept as a tag).
+
+Early termination (Hyperband/ASHA): every time the trial logs the sweep metric it counts one
+iteration; at a rung (an iteration count from the config) it records its value on the sweep run
+(a write-once param: no two trials overwrite each other) and reads the values other trials
+recorded there; it goes on only if it is among the best ``1/eta`` of them. Because the record
+is in the store, trials in other processes and on other machines see each other.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import os
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from mlcore.errors import MlcoreError
+
+if TYPE_CHECKING:
+    from mlcore.tracking import ActiveRun, Tracker
+
+RUNG_PREFIX = "mlcore.rung."
+STOPPED_TAG = "mlcore.sweep.stopped"
+ERROR_TAG = "mlcore.sweep.error"
+
+#: trackers and functions of sweeps run by this process (threads need not pickle them)
+_LOCAL: dict[str, tuple[Any, Any]] = {}
+_LOCAL_LOCK = threading.Lock()
+
+
+class TrialPruned(MlcoreError):
+    """Raised inside a trial that early termination stopped (the trial ends KILLED)."""
+
+    code = "TRIAL_PRUNED"
+
+
+@dataclass
+class TrialSpec:
+    tracking_uri: str
+    sweep_id: str
+    run_id: str
+    trial: int
+    metric: str | None
+    maximize: bool
+    rungs: tuple[int, ...] = ()
+    eta: int = 3
+    local_key: str | None = None
+    function: Any = None
+    program: tuple[str, ...] = ()
+
+
+class _Watcher:
+    """Counts the trial's reports of the metric and stops it below a rung's cut."""
+
+    def __init__(self, tracker: Tracker, spec: TrialSpec) -> None:
+        self.tracker = tracker
+        self.spec = spec
+        self.iterations = 0
+        self.rungs = set(spec.rungs)
+
+    def __call__(self, key: str, value: float, step: int | None) -> None:
+        if key != self.spec.metric:
+            return
+        self.iterations += 1
+        if self.iterations not in self.rungs or not math.isfinite(value):
+            return
+        rung = self.iterations
+        mine = f"{RUNG_PREFIX}{rung:06d}.{self.spec.trial:06d}"
+        self.tracker.log_params(self.spec.sweep_id, {mine: repr(float(value))})
+        params = self.tracker.get_run(self.spec.sweep_id).data.params
+        prefix = f"{RUNG_PREFIX}{rung:06d}."
+        values = [float(v) for k, v in params.items() if k.startswith(prefix)]
+        keep = len(values) // self.spec.eta
+        if len(values) < self.spec.eta or keep < 1:
+            return
+        ranked = sorted(values, reverse=self.spec.maximize)
+        cut = ranked[keep - 1]
+        good = value >= cut if self.spec.maximize else value <= cut
+        if not good:
+            raise TrialPruned(
+                f"hyperband: {self.spec.metric}={value:.6g} at iteration {rung} is not in the "
+                f"best 1/{self.spec.eta} of {len(values)} trials at that rung (cut {cut:.6g})"
+            )
+
+
+def _tracker_for(spec: TrialSpec) -> tuple[Tracker, Any, bool]:
+    if spec.local_key is not None:
+        with _LOCAL_LOCK:
+            found = _LOCAL.get(spec.local_key)
+        if found is not None:
+            return found[0], found[1], False
+    from mlcore.tracking import Tracker
+
+    return Tracker(spec.tracking_uri), spec.function, True
+
+
+def _call(function: Any, run: ActiveRun) -> None:
+    try:
+        takes = len(inspect.signature(function).parameters)
+    except (TypeError, ValueError):
+        takes = 0
+    if takes >= 1:
+        function(run.config)
+    else:
+        function()
+
+
+def run_trial(payload: bytes) -> bytes:
+    """Run one trial (the executor's entry point); returns its final status."""
+    import cloudpickle
+
+    from mlcore import _defaults
+
+    spec: TrialSpec = cloudpickle.loads(payload)
+    tracker, function, owned = _tracker_for(spec)
+    try:
+        run = tracker.start_run(run_id=spec.run_id)
+        if spec.rungs and spec.metric:
+            run.add_log_listener(_Watcher(tracker, spec))
+        status = "FINISHED"
+        try:
+            if spec.program:
+                _run_program(spec, run)
+            else:
+                provider = _defaults.run_provider()
+                if provider is not None:
+                    with provider.activated(run):
+                        _call(function, run)
+                else:
+                    _call(function, run)
+        except TrialPruned as exc:
+            run.set_tag(STOPPED_TAG, str(exc))
+            status = "KILLED"
+        except Exception as exc:
+            run.set_tag(ERROR_TAG, f"{type(exc).__name__}: {exc}"[:4000])
+            status = "FAILED"
+        run.end(status)
+        return status.encode()
+    finally:
+        if owned:
+            tracker.close()
+
+
+def _run_program(spec: TrialSpec, run: ActiveRun) -> None:
+    """``program`` sweeps: the script runs in a child process that resumes the trial's run
+    (``MLCORE_RUN_ID``); early termination runs in the child (``MLCORE_SWEEP_TRIAL``)."""
+    import cloudpickle
+
+    env = {
+        **os.environ,
+        "MLCORE_TRACKING_URI": spec.tracking_uri,
+        "MLCORE_RUN_ID": spec.run_id,
+        "MLCORE_SWEEP_TRIAL": cloudpickle.dumps(
+            TrialSpec(**{**spec.__dict__, "function": None, "local_key": None, "program": ()})
+        ).hex(),
+    }
+    result = subprocess.run(list(spec.program), env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        tail = result.stderr.strip().splitlines()[-1:] or [f"exit status {result.returncode}"]
+        if STOPPED_TAG in result.stderr or "TrialPruned" in tail[0]:
+            raise TrialPruned(tail[0])
+        raise RuntimeError(f"{' '.join(spec.program)} failed: {tail[0]}")
+
+
+def attach_from_env(run: ActiveRun) -> None:
+    """Called by the fluent ``start_run`` in a ``program`` trial's process."""
+    raw = os.environ.get("MLCORE_SWEEP_TRIAL")
+    if not raw:
+        return
+    import cloudpickle
+
+    spec: TrialSpec = cloudpickle.loads(bytes.fromhex(raw))
+    if spec.run_id == run.id and spec.rungs and spec.metric:
+        run.add_log_listener(_Watcher(run.tracker, spec))
+
+
+def program_command(program: str, command: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """W&B's ``command`` with ``${program}``/``${interpreter}`` macros, or ``python program``."""
+    if not command:
+        return (sys.executable, program)
+    macros = {"${program}": program, "${interpreter}": sys.executable, "${env}": ""}
+    out = []
+    for part in command:
+        if part == "${args}":
+            continue
+        for macro, value in macros.items():
+            part = part.replace(macro, value)
+        if part:
+            out.append(part)
+    return tuple(out)
