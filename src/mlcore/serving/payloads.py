@@ -90,12 +90,7 @@ def parse_invocation(body: bytes, content_type: str | None, model: ServedModel) 
         if not isinstance(value, list):
             raise InvalidInputError("instances must be a list", field="instances")
         _non_empty(value, key)
-        if all(isinstance(r, dict) for r in value):
-            names = model.column_names
-            if names is not None:
-                return model.prepare(value)
-            return model.prepare(_columns_of(value))
-        return model.prepare(value)
+        return model.prepare(value)  # rows, or records (a table, as dataframe_records)
     if isinstance(value, dict):  # inputs: named arrays
         _non_empty(value, key)
         return model.prepare(value)
@@ -108,13 +103,6 @@ def parse_invocation(body: bytes, content_type: str | None, model: ServedModel) 
 def _non_empty(value: Any, key: str) -> None:
     if not value:
         raise InvalidInputError(f"{key} is empty: send at least one row", field=key)
-
-
-def _columns_of(records: list[dict[str, Any]]) -> dict[str, list[Any]]:
-    names: list[str] = []
-    for record in records:
-        names.extend(k for k in record if k not in names)
-    return {name: [r.get(name) for r in records] for name in names}
 
 
 def _parse_split(value: Any, model: ServedModel) -> Any:

@@ -260,7 +260,10 @@ class Sweep:
             return self.config.seed
         return int(hashlib.sha256(self.id.encode()).hexdigest()[:8], 16)
 
-    def _suggest(self, trial: int) -> tuple[dict[str, Any], int | None]:
+    def _suggest(
+        self, trial: int, claims: dict[int, int], runs: list[Run]
+    ) -> tuple[dict[str, Any], int | None]:
+        """Parameters for ``trial``; ``claims`` and ``runs`` are the sweep as just read."""
         method = self.config.method
         if method == "grid":
             return dict(self._points()[trial]), None
@@ -270,12 +273,12 @@ class Sweep:
             rng = np.random.default_rng([self._seed(), trial])
             return {s.name: draw(s, rng) for s in self.config.parameters}, None
         if self._search is None:
-            seed = self._seed() ^ random.getrandbits(16) if self._claims() else self._seed()
+            seed = self._seed() ^ random.getrandbits(16) if claims else self._seed()
             self._search = OptunaSearch(self.config, seed)
         self._search.observe(
             [
                 (r.info.run_id, _params(r, self.config), r.info.status.value, self.value_of(r))
-                for r in self.runs
+                for r in runs
                 if r.info.status.value in TERMINAL
             ]
         )
@@ -283,7 +286,8 @@ class Sweep:
 
     def _next_task(self, function: Any, key: str | None) -> tuple[Any, str] | None:
         """Claim the next trial (one a dead agent left first), create its run, build its task."""
-        retry = self._crashed_trial()
+        claims, runs = self._claims(), self.runs  # read once per trial
+        retry = self._crashed_trial(claims, runs)
         if retry is not None:
             trial, attempt, params, old = retry
             started = self._start(trial, attempt, params, None, function, key)
@@ -292,27 +296,28 @@ class Sweep:
             self.tracker.set_tag(old, "mlcore.sweep.requeued", f"as attempt {attempt}")
             self.tracker.end_run(old, "KILLED")
             return started
-        trial = max(self._claims(), default=-1) + 1
+        trial = max(claims, default=-1) + 1
         while True:
             if self.config.run_cap is not None and trial >= self.config.run_cap:
                 return None
             if self.config.method == "grid" and trial >= len(self._points()):
                 return None
-            params, number = self._suggest(trial)
+            params, number = self._suggest(trial, claims, runs)
             started = self._start(trial, 1, params, number, function, key)
             if started is not None:
                 return started
             trial += 1
 
-    def _crashed_trial(self) -> tuple[int, int, dict[str, Any], str] | None:
+    def _crashed_trial(
+        self, claims: dict[int, int], runs: list[Run]
+    ) -> tuple[int, int, dict[str, Any], str] | None:
         """A trial whose latest attempt was left behind by a dead agent (it reads CRASHED)."""
-        claims = self._claims()
-        runs = {
+        by_attempt = {
             (int(r.data.tags.get(TRIAL_TAG, -1)), int(r.data.tags.get(ATTEMPT_TAG, 1))): r
-            for r in self.runs
+            for r in runs
         }
         for trial, attempt in sorted(claims.items()):
-            run = runs.get((trial, attempt))
+            run = by_attempt.get((trial, attempt))
             if run is not None and run.info.status.value == "CRASHED":
                 return trial, attempt + 1, _params(run, self.config), run.info.run_id
         return None

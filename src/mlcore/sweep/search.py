@@ -55,20 +55,16 @@ def draw(spec: ParamSpec, rng: Any) -> Any:
     if d == "int_uniform":
         return int(rng.integers(int(low), int(high) + 1))
     if d in ("uniform", "q_uniform"):
-        return _number(_quantize(rng.uniform(low, high), spec.q))
+        return float(_quantize(rng.uniform(low, high), spec.q))
     if d == "log_uniform":  # W&B: min and max are natural-log bounds
         return float(math.exp(rng.uniform(low, high)))
     if d in ("log_uniform_values", "q_log_uniform_values"):
         value = math.exp(rng.uniform(math.log(low), math.log(high)))
-        return _number(_quantize(value, spec.q))
+        return float(_quantize(value, spec.q))
     value = rng.normal(spec.mu, spec.sigma)
     if d == "log_normal":
         return float(math.exp(value))
-    return _number(_quantize(value, spec.q))
-
-
-def _number(value: float) -> float | int:
-    return float(value)
+    return float(_quantize(value, spec.q))
 
 
 def optuna_distribution(spec: ParamSpec) -> Any:
