@@ -66,6 +66,8 @@ def bench(session: nox.Session) -> None:
         "onnxruntime",
         "skl2onnx",
         "moto[server]",
+        "optuna",
+        "cmaes",
     )
     for script in (
         "bench_import",
@@ -77,5 +79,6 @@ def bench(session: nox.Session) -> None:
         "bench_storage",
         "bench_server",
         "bench_serving",
+        "bench_sweep",
     ):
         session.run("python", f"benchmarks/{script}.py", *session.posargs)

@@ -1,10 +1,19 @@
-"""Sweeps: per-trial overhead vs Optuna, and bayes vs random on Branin and Hartmann-6.
+"""Sweeps: per-trial overhead vs Optuna, bayes vs random, Hyperband's savings.
 
-- Overhead: ``--trials`` no-op trials with the TPE sampler, ``mlcore.sweep`` (every trial a
-  run in a SQLite store, claimed, configured, ended) vs Optuna's in-memory ``study.optimize``.
-- Quality: best value after ``--budget`` trials, bayes vs random, over ``--seeds`` seeds.
+- Overhead: ``--trials`` no-op trials (random and TPE): ``mlcore.sweep`` (every trial a run in a
+  SQLite store: claimed, configured, ended; the sweep's summary and plot included) vs Optuna's
+  ``study.optimize`` in memory and with its SQLite storage (what Optuna needs for a study that
+  survives its process or has several workers, as every mlcore sweep does). Median of
+  ``--repeats``.
+- Quality: best value after ``--budget`` trials, bayes vs random, over ``--seeds`` seeds, on
+  Branin, Hartmann-6 and a GradientBoostingRegressor on scikit-learn's diabetes data (RMSE on a
+  held-out 30%).
+- Hyperband: a random search of SGDClassifier (log-loss; eta0, alpha) trained epoch by epoch
+  on scikit-learn's digits (27 epochs, validation accuracy logged each epoch), with and without
+  ``early_terminate: hyperband`` (min_iter 3, eta 3), same seeds so the same draws: epochs
+  trained and the best validation accuracy found.
 
-    python benchmarks/bench_sweep.py [--trials 100] [--budget 30] [--seeds 5]
+    python benchmarks/bench_sweep.py [--trials 200] [--repeats 3] [--budget 30] [--seeds 5]
 """
 
 from __future__ import annotations
@@ -13,6 +22,9 @@ import argparse
 import math
 import statistics
 import time
+import warnings
+from collections.abc import Callable
+from typing import Any
 
 from _common import report, scratch_dir
 
@@ -43,43 +55,58 @@ def hartmann6(xs: list[float]) -> float:
     return total
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--trials", type=int, default=100)
-    parser.add_argument("--budget", type=int, default=30)
-    parser.add_argument("--seeds", type=int, default=5)
-    args = parser.parse_args()
+def overhead(args: argparse.Namespace, scratch: str) -> list[tuple[str, str, str, str]]:
     import optuna
 
     import mlcore
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
     rows = []
-    with scratch_dir() as scratch:
-        tracker = mlcore.Tracker(f"{scratch}/store")
-        config = {"method": "bayes", "metric": {"name": "v", "goal": "minimize"},
-                  "parameters": {"x": {"min": 0.0, "max": 1.0}}}  # fmt: skip
-        started = time.perf_counter()
-        mlcore.sweep(config, lambda: mlcore.log({"v": 0.0}), count=args.trials, tracker=tracker)
-        ours = (time.perf_counter() - started) / args.trials
-        study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=0, multivariate=True))
-        started = time.perf_counter()
-        study.optimize(lambda t: t.suggest_float("x", 0, 1) * 0, n_trials=args.trials)
-        theirs = (time.perf_counter() - started) / args.trials
-        rows.append((f"overhead per no-op trial ({args.trials} trials, TPE)",
-                     f"{ours * 1e3:.2f} ms", f"{theirs * 1e3:.2f} ms (Optuna)",
-                     f"{ours / theirs:.2f}x of Optuna"))  # fmt: skip
+    for method, sampler in (("random", optuna.samplers.RandomSampler),
+                            ("bayes", optuna.samplers.TPESampler)):  # fmt: skip
+        ours: list[float] = []
+        memory: list[float] = []
+        rdb: list[float] = []
+        for repeat in range(args.repeats):
+            with mlcore.Tracker(f"{scratch}/overhead-{method}-{repeat}") as tracker:
+                config = {"method": method, "metric": {"name": "v", "goal": "minimize"},
+                          "parameters": {"x": {"min": 0.0, "max": 1.0}}}  # fmt: skip
+                started = time.perf_counter()
+                mlcore.sweep(config, lambda: mlcore.log({"v": 0.0}), count=args.trials,
+                             tracker=tracker)  # fmt: skip
+                ours.append((time.perf_counter() - started) / args.trials)
+            database = f"sqlite:///{scratch}/optuna-{method}-{repeat}.db"
+            for storage, into in ((None, memory), (database, rdb)):
+                options = {"seed": repeat, "multivariate": True} if method == "bayes" else {}
+                study = optuna.create_study(sampler=sampler(**options), storage=storage)  # type: ignore[arg-type]
+                started = time.perf_counter()
+                study.optimize(lambda t: t.suggest_float("x", 0, 1) * 0, n_trials=args.trials)
+                into.append((time.perf_counter() - started) / args.trials)
+        mine, theirs, theirs_rdb = (statistics.median(v) for v in (ours, memory, rdb))
+        rows.append((
+            f"overhead per no-op trial, {method} ({args.trials} trials)",
+            f"{mine * 1e3:.2f} ms",
+            f"{theirs * 1e3:.2f} ms in memory; {theirs_rdb * 1e3:.2f} ms SQLite",
+            f"{mine / theirs:.1f}x of in-memory; {mine / theirs_rdb:.2f}x of SQLite",
+        ))  # fmt: skip
+    return rows
 
-        problems = {
-            "Branin (min 0.398)": (
-                {"x": {"min": -5.0, "max": 10.0}, "y": {"min": 0.0, "max": 15.0}},
-                lambda c: branin(c.x, c.y),
-            ),
-            "Hartmann-6 (min -3.32)": (
-                {f"x{i}": {"min": 0.0, "max": 1.0} for i in range(6)},
-                lambda c: hartmann6([c[f"x{i}"] for i in range(6)]),
-            ),
-        }
+
+def quality(args: argparse.Namespace, scratch: str) -> list[tuple[str, str, str, str]]:
+    import mlcore
+
+    problems: dict[str, tuple[dict[str, Any], Callable[[Any], float]]] = {
+        "Branin (min 0.398)": (
+            {"x": {"min": -5.0, "max": 10.0}, "y": {"min": 0.0, "max": 15.0}},
+            lambda c: branin(c.x, c.y),
+        ),
+        "Hartmann-6 (min -3.32)": (
+            {f"x{i}": {"min": 0.0, "max": 1.0} for i in range(6)},
+            lambda c: hartmann6([c[f"x{i}"] for i in range(6)]),
+        ),
+        "GradientBoosting on diabetes (RMSE)": gradient_boosting(),
+    }
+    rows = []
+    with mlcore.Tracker(f"{scratch}/quality") as tracker:
         for label, (parameters, objective) in problems.items():
             best: dict[str, list[float]] = {"bayes": [], "random": []}
             for seed in range(args.seeds):
@@ -87,8 +114,8 @@ def main() -> None:
                     cfg = {"method": method, "seed": seed, "parameters": parameters,
                            "metric": {"name": "v", "goal": "minimize"}}  # fmt: skip
 
-                    def trial(c: object, objective: object = objective) -> None:
-                        mlcore.log({"v": objective(c)})  # type: ignore[operator]
+                    def trial(c: Any, objective: Callable[[Any], float] = objective) -> None:
+                        mlcore.log({"v": objective(c)})
 
                     sweep = mlcore.sweep(cfg, trial, count=args.budget, tracker=tracker)
                     best[method].append(sweep.best_run.data.metrics["v"])  # type: ignore[union-attr]
@@ -97,7 +124,110 @@ def main() -> None:
                          f"bayes {statistics.median(best['bayes']):.4f}",
                          f"random {statistics.median(best['random']):.4f}",
                          f"bayes better in {wins}/{args.seeds} seeds"))  # fmt: skip
-        tracker.close()
+    return rows
+
+
+def gradient_boosting() -> tuple[dict[str, Any], Callable[[Any], float]]:
+    from sklearn.datasets import load_diabetes
+    from sklearn.ensemble import GradientBoostingRegressor
+    from sklearn.metrics import mean_squared_error
+    from sklearn.model_selection import train_test_split
+
+    x, y = load_diabetes(return_X_y=True)
+    x_train, x_valid, y_train, y_valid = train_test_split(x, y, test_size=0.3, random_state=0)
+    parameters = {
+        "n_estimators": {"distribution": "int_uniform", "min": 10, "max": 300},
+        "learning_rate": {"distribution": "log_uniform_values", "min": 0.005, "max": 1.0},
+        "max_depth": {"distribution": "int_uniform", "min": 1, "max": 6},
+        "subsample": {"min": 0.3, "max": 1.0},
+        "min_samples_leaf": {"distribution": "int_uniform", "min": 1, "max": 50},
+    }
+
+    def rmse(c: Any) -> float:
+        model = GradientBoostingRegressor(
+            n_estimators=c.n_estimators, learning_rate=c.learning_rate, max_depth=c.max_depth,
+            subsample=c.subsample, min_samples_leaf=c.min_samples_leaf, random_state=0,
+        ).fit(x_train, y_train)  # fmt: skip
+        return float(mean_squared_error(y_valid, model.predict(x_valid)) ** 0.5)
+
+    return parameters, rmse
+
+
+def hyperband(args: argparse.Namespace, scratch: str) -> list[tuple[str, str, str, str]]:
+    import numpy as np
+    from sklearn.datasets import load_digits
+    from sklearn.linear_model import SGDClassifier
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import StandardScaler
+
+    import mlcore
+
+    warnings.filterwarnings("ignore")  # SGD's convergence warnings at bad learning rates
+    x, y = load_digits(return_X_y=True)
+    x_train, x_valid, y_train, y_valid = train_test_split(x, y, test_size=0.3, random_state=0)
+    scaler = StandardScaler().fit(x_train)
+    x_train, x_valid = scaler.transform(x_train), scaler.transform(x_valid)
+    classes = np.unique(y)
+
+    def train() -> None:
+        c = mlcore.config
+        model = SGDClassifier(loss="log_loss", learning_rate="constant", eta0=c.eta0,
+                              alpha=c.alpha, random_state=0)  # fmt: skip
+        for _ in range(EPOCHS):
+            model.partial_fit(x_train, y_train, classes=classes)
+            mlcore.log({"val_acc": model.score(x_valid, y_valid)})
+
+    base = {
+        "method": "random",
+        "metric": {"name": "val_acc", "goal": "maximize"},
+        "parameters": {
+            "eta0": {"distribution": "log_uniform_values", "min": 1e-5, "max": 1.0},
+            "alpha": {"distribution": "log_uniform_values", "min": 1e-6, "max": 1.0},
+        },
+    }
+    epochs: dict[bool, list[int]] = {False: [], True: []}
+    best: dict[bool, list[float]] = {False: [], True: []}
+    with mlcore.Tracker(f"{scratch}/hyperband") as tracker:
+        for seed in range(args.seeds):
+            for early in (False, True):
+                config = {**base, "seed": seed}
+                if early:
+                    config["early_terminate"] = {"type": "hyperband", "min_iter": 3, "eta": 3}
+                sweep = mlcore.sweep(config, train, count=args.budget, tracker=tracker)
+                runs = sweep.runs
+                epochs[early].append(
+                    sum(len(tracker.metric_history(r.info.run_id, "val_acc")) for r in runs)
+                )
+                best[early].append(sweep.value_of(sweep.best_run))  # type: ignore[arg-type]
+    saved = [1 - e / f for e, f in zip(epochs[True], epochs[False])]
+    gaps = [abs(e - f) / f for e, f in zip(best[True], best[False])]
+    return [
+        (f"Hyperband, SGD on digits, {args.budget} trials x {EPOCHS} epochs: epochs trained",
+         f"{statistics.median(epochs[True]):.0f} (hyperband)",
+         f"{statistics.median(epochs[False]):.0f} (no early stopping)",
+         f"median {statistics.median(saved):.0%} saved (min {min(saved):.0%})"),
+        ("Hyperband: best validation accuracy",
+         f"{statistics.median(best[True]):.4f}",
+         f"{statistics.median(best[False]):.4f}",
+         f"largest gap over seeds {max(gaps):.2%}"),
+    ]  # fmt: skip
+
+
+EPOCHS = 27
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--trials", type=int, default=200)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--budget", type=int, default=30)
+    parser.add_argument("--seeds", type=int, default=5)
+    args = parser.parse_args()
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    with scratch_dir() as scratch:
+        rows = overhead(args, scratch) + quality(args, scratch) + hyperband(args, scratch)
     report("Sweeps", rows)
 
 

@@ -2,11 +2,12 @@
 
 A sweep is a run (tag ``mlcore.sweep.kind=sweep``, its config in ``sweep.json``); each trial is
 a child run with the trial's parameters as params and config. Trials are numbered; an agent
-takes number ``n`` by writing the write-once param ``mlcore.claim.<n>.<attempt>`` on the sweep
-run — the store's primary key lets exactly one agent win it, so agents in other threads,
-processes or machines never run a trial twice. A trial left RUNNING by a dead agent (its
-heartbeat stopped: it reads CRASHED) is run again with the same parameters by the next agent
-that resumes the sweep, as attempt 2; the dead attempt ends KILLED with a tag saying so.
+takes number ``n`` by creating its run under an id derived from (sweep, n, attempt) — the
+store's primary key lets exactly one agent create it, so agents in other threads, processes
+or machines never run a trial twice, and every claimed trial has its run. A trial left
+RUNNING by a dead agent (its heartbeat stopped: it reads CRASHED) is run again with the same
+parameters by the next agent that resumes the sweep, as attempt 2; the dead attempt ends
+KILLED with a tag saying so.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ import logging
 import math
 import random
 import uuid
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mlcore.errors import InvalidInputError, NotFoundError, ParamConflictError
+from mlcore.errors import AlreadyExistsError, InvalidInputError, NotFoundError
 from mlcore.sweep.config import SweepConfig, parse_config
 from mlcore.sweep.search import OptunaSearch, draw, grid_points
 from mlcore.sweep.trial import _LOCAL, _LOCAL_LOCK, ERROR_TAG, TrialSpec, program_command, run_trial
@@ -37,9 +39,20 @@ KIND_TAG = "mlcore.sweep.kind"
 SWEEP_TAG = "mlcore.sweep.id"
 TRIAL_TAG = "mlcore.sweep.trial"
 ATTEMPT_TAG = "mlcore.sweep.attempt"
-CLAIM_PREFIX = "mlcore.claim."
 CONFIG_FILE = "sweep.json"
 TERMINAL = ("FINISHED", "FAILED", "KILLED")
+
+
+@dataclass
+class _Trial:
+    """What an agent knows of one trial run."""
+
+    run_id: str
+    trial: int
+    attempt: int
+    params: dict[str, Any]
+    status: str
+    value: float | None = None
 
 
 class Sweep:
@@ -52,6 +65,13 @@ class Sweep:
         self._grid: list[dict[str, Any]] | None = None
         self._search: OptunaSearch | None = None
         self._token = uuid.uuid4().hex[:12]
+        self._experiment_id: str | None = None
+        # the sweep as this agent knows it: read from the store when run() starts, then kept
+        # up to date by this agent; read again before every trial once another agent is seen
+        self._claims: dict[int, int] = {}  # trial number -> highest attempt claimed
+        self._trials: dict[str, _Trial] = {}  # run id -> trial
+        self._mine: set[str] = set()  # trial runs this agent created
+        self._shared = False
 
     def __repr__(self) -> str:
         return f"<Sweep {self.id} method={self.config.method} metric={self.config.metric}>"
@@ -177,6 +197,7 @@ class Sweep:
             with _LOCAL_LOCK:
                 _LOCAL[local_key] = (self.tracker, function)
         try:
+            self._refresh()
             self._loop(function, count, parallelism, runner, local_key)
         finally:
             if local_key is not None:
@@ -214,41 +235,45 @@ class Sweep:
                 self._settle(handle, active.pop(handle))
 
     def _settle(self, handle: StepHandle, run_id: str) -> None:
+        """Record how a trial ended: from what ``run_trial`` returned, else from the store
+        (a trial whose process died, or run as a command, is read back; one not ended is
+        ended FAILED with the reason)."""
         outcome = handle.outcome()
-        run = self.tracker.get_run(run_id)
-        if run.info.status.value in TERMINAL:
+        known = self._trials.get(run_id)
+        reported = _reported(outcome.value) if outcome.ok else None
+        if known is not None and reported is not None:
+            known.status, known.value = reported
             return
-        reason = outcome.error or f"the trial's process ended: {outcome.status}"
-        self.tracker.set_tag(run_id, ERROR_TAG, reason[:4000])
-        self.tracker.end_run(run_id, "FAILED")
+        run = self.tracker.get_run(run_id)
+        status = run.info.status.value
+        if status not in TERMINAL:
+            reason = outcome.error or f"the trial's process ended: {outcome.status}"
+            self.tracker.set_tag(run_id, ERROR_TAG, reason[:4000])
+            self.tracker.end_run(run_id, "FAILED")
+            status = "FAILED"
+        if known is not None:
+            known.status, known.value = status, self.value_of(run)
 
     def _exhausted(self) -> bool:
-        taken = self._claimed_trials()
+        self._refresh()
+        taken = set(self._claims)
         if self.config.method == "grid" and len(taken) >= len(self._points()):
             return True
         return self.config.run_cap is not None and len(taken) >= self.config.run_cap
 
     # -- trials ------------------------------------------------------------------------------------
-    def _claims(self) -> dict[int, int]:
-        """trial number -> highest attempt claimed."""
-        params = self.tracker.get_run(self.id).data.params
+    def _refresh(self) -> None:
+        """Read the sweep's trial runs from the store. A trial still running that another
+        agent started means agents share the sweep: from then on this agent reads the store
+        before every trial (alone, it knows everything it needs, and a trial it fails to
+        claim because an agent it did not know of took it makes it read the store again)."""
+        trials = {r.info.run_id: _known(r, self) for r in self.runs}
         claims: dict[int, int] = {}
-        for key in params:
-            if key.startswith(CLAIM_PREFIX):
-                trial, _, attempt = key[len(CLAIM_PREFIX) :].partition(".")
-                claims[int(trial)] = max(claims.get(int(trial), 0), int(attempt or 1))
-        return claims
-
-    def _claimed_trials(self) -> set[int]:
-        return set(self._claims())
-
-    def _claim(self, trial: int, attempt: int) -> bool:
-        key = f"{CLAIM_PREFIX}{trial:06d}.{attempt}"
-        try:
-            self.tracker.log_params(self.id, {key: self._token})
-        except ParamConflictError:
-            return False
-        return True
+        for t in trials.values():
+            claims[t.trial] = max(claims.get(t.trial, 0), t.attempt)
+        self._claims, self._trials = claims, trials
+        if any(t.status == "RUNNING" and t.run_id not in self._mine for t in trials.values()):
+            self._shared = True
 
     def _points(self) -> list[dict[str, Any]]:
         if self._grid is None:
@@ -260,10 +285,8 @@ class Sweep:
             return self.config.seed
         return int(hashlib.sha256(self.id.encode()).hexdigest()[:8], 16)
 
-    def _suggest(
-        self, trial: int, claims: dict[int, int], runs: list[Run]
-    ) -> tuple[dict[str, Any], int | None]:
-        """Parameters for ``trial``; ``claims`` and ``runs`` are the sweep as just read."""
+    def _suggest(self, trial: int) -> tuple[dict[str, Any], int | None]:
+        """Parameters for ``trial``, given the trials this agent knows of."""
         method = self.config.method
         if method == "grid":
             return dict(self._points()[trial]), None
@@ -273,53 +296,52 @@ class Sweep:
             rng = np.random.default_rng([self._seed(), trial])
             return {s.name: draw(s, rng) for s in self.config.parameters}, None
         if self._search is None:
-            seed = self._seed() ^ random.getrandbits(16) if claims else self._seed()
+            resumed = bool(self._claims)
+            seed = self._seed() ^ random.getrandbits(16) if resumed else self._seed()
             self._search = OptunaSearch(self.config, seed)
         self._search.observe(
             [
-                (r.info.run_id, _params(r, self.config), r.info.status.value, self.value_of(r))
-                for r in runs
-                if r.info.status.value in TERMINAL
+                (t.run_id, t.params, t.status, t.value)
+                for t in self._trials.values()
+                if t.status in TERMINAL
             ]
         )
         return self._search.suggest()
 
     def _next_task(self, function: Any, key: str | None) -> tuple[Any, str] | None:
         """Claim the next trial (one a dead agent left first), create its run, build its task."""
-        claims, runs = self._claims(), self.runs  # read once per trial
-        retry = self._crashed_trial(claims, runs)
+        if self._shared:
+            self._refresh()
+        retry = self._crashed_trial()
         if retry is not None:
-            trial, attempt, params, old = retry
-            started = self._start(trial, attempt, params, None, function, key)
+            trial, attempt, old = retry
+            started = self._start(trial, attempt, dict(old.params), None, function, key)
             if started is None:  # another agent took the retry
                 return self._next_task(function, key)
-            self.tracker.set_tag(old, "mlcore.sweep.requeued", f"as attempt {attempt}")
-            self.tracker.end_run(old, "KILLED")
+            self.tracker.set_tag(old.run_id, "mlcore.sweep.requeued", f"as attempt {attempt}")
+            self.tracker.end_run(old.run_id, "KILLED")
+            old.status = "KILLED"
             return started
-        trial = max(claims, default=-1) + 1
         while True:
+            trial = max(self._claims, default=-1) + 1
             if self.config.run_cap is not None and trial >= self.config.run_cap:
                 return None
             if self.config.method == "grid" and trial >= len(self._points()):
                 return None
-            params, number = self._suggest(trial, claims, runs)
+            params, number = self._suggest(trial)
             started = self._start(trial, 1, params, number, function, key)
             if started is not None:
                 return started
-            trial += 1
+            self._shared = True  # an agent this one did not know of took the trial
+            self._refresh()
 
-    def _crashed_trial(
-        self, claims: dict[int, int], runs: list[Run]
-    ) -> tuple[int, int, dict[str, Any], str] | None:
+    def _crashed_trial(self) -> tuple[int, int, _Trial] | None:
         """A trial whose latest attempt was left behind by a dead agent (it reads CRASHED)."""
-        by_attempt = {
-            (int(r.data.tags.get(TRIAL_TAG, -1)), int(r.data.tags.get(ATTEMPT_TAG, 1))): r
-            for r in runs
-        }
-        for trial, attempt in sorted(claims.items()):
-            run = by_attempt.get((trial, attempt))
-            if run is not None and run.info.status.value == "CRASHED":
-                return trial, attempt + 1, _params(run, self.config), run.info.run_id
+        by_attempt = {(t.trial, t.attempt): t for t in self._trials.values()}
+        for trial, attempt in sorted(self._claims.items()):
+            known = by_attempt.get((trial, attempt))
+            if known is not None and known.status == "CRASHED":
+                return trial, attempt + 1, known
         return None
 
     def _start(
@@ -331,31 +353,34 @@ class Sweep:
         function: Any,
         key: str | None,
     ) -> tuple[Any, str] | None:
-        """Create the trial's run, then claim the trial; ``None`` if another agent won it (the
-        run made for nothing is deleted). Creating first means every claim has a run, so a
-        dead agent's trial is always found and run again."""
+        """Claim the trial by creating its run (its id derived from the sweep, the trial and
+        the attempt); ``None`` if another agent has it."""
         import cloudpickle
 
         from mlcore.executors import StepTask
 
-        run = self.tracker.create_run(
-            self.tracker.get_run(self.id).info.experiment_id,
-            name=f"trial-{trial}" + (f"-attempt-{attempt}" if attempt > 1 else ""),
-            tags={SWEEP_TAG: self.id, TRIAL_TAG: str(trial), ATTEMPT_TAG: str(attempt)},
-            parent_run_id=self.id,
-            config=params,
-            heartbeat=True,
-        )
-        run_id = run.info.run_id
-        if not self._claim(trial, attempt):
-            self.tracker.end_run(run_id, "KILLED")
-            self.tracker.delete_run(run_id)
+        if self._experiment_id is None:
+            self._experiment_id = self.tracker.get_run(self.id).info.experiment_id
+        run_id = trial_run_id(self.id, trial, attempt)
+        try:
+            self.tracker.create_run(
+                experiment_id=self._experiment_id,
+                run_id=run_id,
+                name=f"trial-{trial}" + (f"-attempt-{attempt}" if attempt > 1 else ""),
+                tags={SWEEP_TAG: self.id, TRIAL_TAG: str(trial), ATTEMPT_TAG: str(attempt)},
+                parent_run_id=self.id,
+                config=params,
+                heartbeat=True,
+            )
+        except AlreadyExistsError:  # another agent claimed the trial
             if number is not None and self._search is not None:
-                self._search.bind(run_id, number)
-                self._search.observe([(run_id, params, "FAILED", None)])
+                self._search.forget(number)
             return None
+        self._mine.add(run_id)
         if number is not None and self._search is not None:
             self._search.bind(run_id, number)
+        self._claims[trial] = attempt
+        self._trials[run_id] = _Trial(run_id, trial, attempt, params, "RUNNING")
         early = self.config.early_terminate
         program = (
             program_command(self.config.program, self.config.command)
@@ -478,6 +503,38 @@ def _param_value(text: str | None) -> Any:
     except ValueError:
         return text
     return value if isinstance(value, (int, float, bool)) else text
+
+
+def trial_run_id(sweep_id: str, trial: int, attempt: int) -> str:
+    """The run id of a trial's attempt: the same for every agent, so only one creates it."""
+    return hashlib.sha256(f"{sweep_id}/{trial}/{attempt}".encode()).hexdigest()[:32]
+
+
+def _known(run: Run, sweep: Sweep) -> _Trial:
+    return _Trial(
+        run_id=run.info.run_id,
+        trial=int(run.data.tags.get(TRIAL_TAG, -1)),
+        attempt=int(run.data.tags.get(ATTEMPT_TAG, 1)),
+        params=_params(run, sweep.config),
+        status=run.info.status.value,
+        value=sweep.value_of(run),
+    )
+
+
+def _reported(value: bytes | None) -> tuple[str, float | None] | None:
+    """(status, metric value) from what ``run_trial`` returned; None where it could not
+    know the value (the metric was logged by another process) or said nothing."""
+    if not value:
+        return None
+    try:
+        data = json.loads(value)
+        status, metric = str(data["status"]), data.get("value")
+    except (ValueError, KeyError, TypeError):
+        return None
+    if status not in TERMINAL or not data.get("complete"):
+        return None
+    finite = isinstance(metric, (int, float)) and math.isfinite(metric)
+    return status, float(metric) if finite else None
 
 
 def _params(run: Run, config: SweepConfig) -> dict[str, Any]:

@@ -220,3 +220,10 @@ class OptunaSearch:
     def bind(self, run_id: str, number: int) -> None:
         with self._lock:
             self._asked[run_id] = number
+
+    def forget(self, number: int) -> None:
+        """An asked trial that will not run (another agent took its trial number)."""
+        from optuna.trial import TrialState
+
+        with self._lock:
+            self.study.tell(number, state=TrialState.FAIL)

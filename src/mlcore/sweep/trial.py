@@ -15,6 +15,7 @@ is in the store, trials in other processes and on other machines see each other.
 from __future__ import annotations
 
 import inspect
+import json
 import math
 import os
 import subprocess
@@ -103,6 +104,20 @@ def _tracker_for(spec: TrialSpec) -> tuple[Tracker, Any, bool]:
     return Tracker(spec.tracking_uri), spec.function, True
 
 
+class _Latest:
+    """The trial's latest value of the sweep metric, as the store ranks points (highest
+    step, then the later one), so the agent need not read the run back."""
+
+    def __init__(self, metric: str) -> None:
+        self.metric = metric
+        self.step = -1
+        self.value: float | None = None
+
+    def __call__(self, key: str, value: float, step: int | None) -> None:
+        if key == self.metric and (step or 0) >= self.step:
+            self.step, self.value = step or 0, float(value)
+
+
 def _call(function: Any, run: ActiveRun) -> None:
     try:
         takes = len(inspect.signature(function).parameters)
@@ -115,7 +130,8 @@ def _call(function: Any, run: ActiveRun) -> None:
 
 
 def run_trial(payload: bytes) -> bytes:
-    """Run one trial (the executor's entry point); returns its final status."""
+    """Run one trial (the executor's entry point); returns JSON: its final status and, when
+    it ran in this process, the latest value of the sweep metric (``complete``)."""
     import cloudpickle
 
     from mlcore import _defaults
@@ -124,6 +140,9 @@ def run_trial(payload: bytes) -> bytes:
     tracker, function, owned = _tracker_for(spec)
     try:
         run = tracker.start_run(run_id=spec.run_id)
+        latest = _Latest(spec.metric or "")
+        if spec.metric:
+            run.add_log_listener(latest)
         if spec.rungs and spec.metric:
             run.add_log_listener(_Watcher(tracker, spec))
         status = "FINISHED"
@@ -144,7 +163,8 @@ def run_trial(payload: bytes) -> bytes:
             run.set_tag(ERROR_TAG, f"{type(exc).__name__}: {exc}"[:4000])
             status = "FAILED"
         run.end(status)
-        return status.encode()
+        complete = not spec.program and bool(spec.metric)
+        return json.dumps({"status": status, "value": latest.value, "complete": complete}).encode()
     finally:
         if owned:
             tracker.close()

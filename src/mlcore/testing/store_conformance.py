@@ -129,6 +129,18 @@ class StoreConformance:
             "seed": "7",
         }
 
+    def test_a_chosen_run_id_is_taken_once(self, store: MetadataStore, experiment_id: str) -> None:
+        """How a sweep's agents claim a trial: the second create of an id fails, the first
+        run stays as it was."""
+        run_id = "c" * 32
+        store.create_run(experiment_id, name="first", start_time=1, run_id=run_id, params={"a": 1})
+        with pytest.raises(AlreadyExistsError):
+            store.create_run(
+                experiment_id, name="second", start_time=2, run_id=run_id, params={"a": 2}
+            )
+        kept = store.get_run(run_id)
+        assert (kept.info.name, kept.data.params) == ("first", {"a": "1"})
+
     def test_unknown_run_is_not_found(self, store: MetadataStore, experiment_id: str) -> None:
         for bad in ("0" * 32, "short", "../../etc/passwd", "Z" * 32):
             with pytest.raises(NotFoundError):

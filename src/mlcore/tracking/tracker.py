@@ -170,16 +170,25 @@ class Tracker:
         parent_run_id: str | None = None,
         start_time: int | None = None,
         heartbeat: bool = False,
+        experiment_id: str | None = None,
+        run_id: str | None = None,
     ) -> Run:
         """Create a RUNNING run (MLflow's ``create_run``); ``start_run`` also tracks it.
 
         Args:
             experiment: experiment name or id; created if a name does not exist yet.
                 Default: ``$MLCORE_EXPERIMENT_NAME`` or ``Default``.
+            experiment_id: an experiment's id, used as it is (no lookup by name); instead
+                of ``experiment``.
+            run_id: the new run's id (32 lower-case hex digits) instead of a random one;
+                ``AlreadyExistsError`` if a run has it (how a sweep's agents claim a trial).
             heartbeat: keep the run alive with this process's heartbeat, so it reads as
                 CRASHED if the process dies.
         """
-        experiment_id = self._experiment_id(experiment)
+        if experiment_id is None:
+            experiment_id = self._experiment_id(experiment)
+        elif experiment is not None:
+            raise InvalidInputError("give experiment or experiment_id, not both")
         all_tags = {**source_tags(), **(dict(tags) if tags else {})}
         if notes is not None:
             all_tags["mlcore.note"] = notes
@@ -192,6 +201,7 @@ class Tracker:
             config=config,
             params=params,
             alive_until=self._writer.alive_until() if heartbeat else None,
+            run_id=run_id,
         )
         self._remember_run(run.info.run_id)
         if heartbeat:
@@ -245,7 +255,8 @@ class Tracker:
         return handle
 
     def _resume(self, run_id: str) -> Run:
-        self._store.update_run(run_id, status="RUNNING", alive_until=self._writer.alive_until())
+        if not self._writer.keeps_alive(run_id):  # one this process keeps alive is RUNNING
+            self._store.update_run(run_id, status="RUNNING", alive_until=self._writer.alive_until())
         self._remember_run(run_id)
         self._writer.register_run(run_id)
         return self._store.get_run(run_id)

@@ -135,6 +135,10 @@ class BatchWriter:
     def unregister_run(self, run_id: str) -> None:
         self._runs.discard(run_id)
 
+    def keeps_alive(self, run_id: str) -> bool:
+        """Whether this writer's heartbeat keeps ``run_id`` alive (it is RUNNING)."""
+        return run_id in self._runs
+
     def alive_until(self) -> int:
         return now_ms() + int(self.heartbeat_timeout * 1000)
 
