@@ -18,6 +18,7 @@ PAGES = [
     "pipelines.md",
     "server.md",
     "serving.md",
+    "sweeps.md",
 ]
 BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
 

@@ -217,6 +217,27 @@ def test_two_agents_share_a_sweep_without_running_a_trial_twice(tracker: Tracker
     assert all(r.info.status.value == "FINISHED" for r in runs)
 
 
+def test_agents_share_a_bayes_sweep_up_to_its_run_cap(tracker: Tracker) -> None:
+    sweep = Sweep.create({**BRANIN, "run_cap": 10}, tracker=tracker)
+
+    def agent() -> None:
+        with Tracker(tracker.tracking_uri) as own:
+            Sweep.load(sweep.id, tracker=own).run(branin)
+
+    threads = [threading.Thread(target=agent) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    runs = sweep.runs
+    assert sorted(int(r.data.tags["mlcore.sweep.trial"]) for r in runs) == list(range(10))
+    assert all(r.info.status.value == "FINISHED" for r in runs)
+    assert len({(r.data.params["x"], r.data.params["y"]) for r in runs}) == 10
+    swept = tracker.get_run(sweep.id)
+    assert swept.info.status.value == "FINISHED"  # the run cap is reached
+    assert not [k for k in swept.data.params if not k.startswith("mlcore.rung.")]
+
+
 def test_a_killed_sweep_resumes_without_lost_or_duplicated_trials(tmp_path: Path) -> None:
     store = str(tmp_path / "store")
     env = {**os.environ, "MLCORE_TRACKING_URI": store, "MLCORE_HEARTBEAT_INTERVAL": "0.2",

@@ -16,7 +16,6 @@ import hashlib
 import json
 import logging
 import math
-import random
 import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -24,7 +23,14 @@ from typing import TYPE_CHECKING, Any
 from mlcore.errors import AlreadyExistsError, InvalidInputError, NotFoundError
 from mlcore.sweep.config import SweepConfig, parse_config
 from mlcore.sweep.search import OptunaSearch, draw, grid_points
-from mlcore.sweep.trial import _LOCAL, _LOCAL_LOCK, ERROR_TAG, TrialSpec, program_command, run_trial
+from mlcore.sweep.trial import (
+    _LOCAL,
+    _LOCAL_LOCK,
+    ERROR_TAG,
+    TRIAL_FILE,
+    TrialSpec,
+    run_trial,
+)
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -72,6 +78,9 @@ class Sweep:
         self._trials: dict[str, _Trial] = {}  # run id -> trial
         self._mine: set[str] = set()  # trial runs this agent created
         self._shared = False
+        self._resumed: bool | None = None  # trials were there when this agent first looked
+        self._reseeded = False
+        self._commands = False  # the executor runs commands (pods): trials go through the store
 
     def __repr__(self) -> str:
         return f"<Sweep {self.id} method={self.config.method} metric={self.config.metric}>"
@@ -191,6 +200,7 @@ class Sweep:
         if isinstance(executor, str) and executor in ("local", "process"):
             options.setdefault("workers", parallelism)
         runner = resolve_executor(executor, **options)
+        self._commands = bool(getattr(runner, "runs_commands", False))
         local_key = None
         if isinstance(executor, str) and executor == "local":
             local_key = f"{self.id}:{self._token}"
@@ -272,6 +282,8 @@ class Sweep:
         for t in trials.values():
             claims[t.trial] = max(claims.get(t.trial, 0), t.attempt)
         self._claims, self._trials = claims, trials
+        if self._resumed is None:
+            self._resumed = bool(claims)
         if any(t.status == "RUNNING" and t.run_id not in self._mine for t in trials.values()):
             self._shared = True
 
@@ -285,6 +297,15 @@ class Sweep:
             return self.config.seed
         return int(hashlib.sha256(self.id.encode()).hexdigest()[:8], 16)
 
+    def _agent_seed(self) -> int:
+        """The sweep's seed for its only agent (a seeded sweep run by one agent draws the
+        same trials again); mixed with this agent's token when the sweep is shared or
+        resumed, so that agents, and an agent resuming, do not draw the points already
+        drawn."""
+        if not (self._shared or self._resumed):
+            return self._seed()
+        return int(hashlib.sha256(f"{self._seed()}/{self._token}".encode()).hexdigest()[:8], 16)
+
     def _suggest(self, trial: int) -> tuple[dict[str, Any], int | None]:
         """Parameters for ``trial``, given the trials this agent knows of."""
         method = self.config.method
@@ -296,9 +317,11 @@ class Sweep:
             rng = np.random.default_rng([self._seed(), trial])
             return {s.name: draw(s, rng) for s in self.config.parameters}, None
         if self._search is None:
-            resumed = bool(self._claims)
-            seed = self._seed() ^ random.getrandbits(16) if resumed else self._seed()
-            self._search = OptunaSearch(self.config, seed)
+            self._search = OptunaSearch(self.config, self._agent_seed())
+            self._reseeded = self._shared
+        elif self._shared and not self._reseeded:
+            self._search.reseed(self._agent_seed())
+            self._reseeded = True
         self._search.observe(
             [
                 (t.run_id, t.params, t.status, t.value)
@@ -382,11 +405,7 @@ class Sweep:
         self._claims[trial] = attempt
         self._trials[run_id] = _Trial(run_id, trial, attempt, params, "RUNNING")
         early = self.config.early_terminate
-        program = (
-            program_command(self.config.program, self.config.command)
-            if function is None and self.config.program
-            else ()
-        )
+        program = self.config.program if function is None else None
         spec = TrialSpec(
             tracking_uri=self.tracker.tracking_uri,
             sweep_id=self.id,
@@ -399,13 +418,21 @@ class Sweep:
             local_key=key,
             function=None if key is not None else function,
             program=program,
+            command=self.config.command if program else (),
         )
+        payload = cloudpickle.dumps(spec)
+        command: list[str] = []
+        if self._commands:  # a pod reads the trial from its run (see mlcore.sweep.worker)
+            self.tracker.artifact_store(run_id).put_bytes(_by_value(spec), TRIAL_FILE)
+            command = ["python", "-m", "mlcore.sweep.worker", "--trial-run", run_id,
+                       "--tracking-uri", self.tracker.tracking_uri]  # fmt: skip
         task = StepTask(
             id=f"{self.id[:8]}-t{trial}-a{attempt}",
             name=f"trial-{trial}",
             function=run_trial,
-            payload=cloudpickle.dumps(spec),
-            labels={"mlcore.sweep": self.id[:40]},
+            payload=payload,
+            command=command,
+            labels={"mlcore/sweep": self.id},
         )
         return task, run_id
 
@@ -503,6 +530,22 @@ def _param_value(text: str | None) -> Any:
     except ValueError:
         return text
     return value if isinstance(value, (int, float, bool)) else text
+
+
+def _by_value(spec: TrialSpec) -> bytes:
+    """The spec with its function's code inside (a pod cannot import the agent's modules)."""
+    import sys
+
+    import cloudpickle
+
+    module = sys.modules.get(getattr(spec.function, "__module__", "") or "")
+    if module is None or module.__name__ == "__main__" or module.__name__.startswith("mlcore"):
+        return bytes(cloudpickle.dumps(spec))
+    cloudpickle.register_pickle_by_value(module)
+    try:
+        return bytes(cloudpickle.dumps(spec))
+    finally:
+        cloudpickle.unregister_pickle_by_value(module)
 
 
 def trial_run_id(sweep_id: str, trial: int, attempt: int) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 import math
 import threading
+import warnings
 from typing import Any
 
 from mlcore.errors import InvalidInputError
@@ -206,6 +207,13 @@ class OptunaSearch:
                         )
                     except ValueError:  # a stored value outside today's distribution
                         continue
+
+    def reseed(self, seed: int) -> None:
+        """Draw from a new generator (an agent that finds it shares the sweep with another,
+        which may have drawn from the same seed)."""
+        with self._lock, warnings.catch_warnings():  # an experimental sampler said so already
+            warnings.simplefilter("ignore", self._optuna.exceptions.ExperimentalWarning)
+            self.study.sampler = self._sampler(seed)
 
     def suggest(self) -> tuple[dict[str, Any], int]:
         """(parameters, Optuna trial number): pass the number to :meth:`bind`."""

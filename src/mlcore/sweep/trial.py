@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 RUNG_PREFIX = "mlcore.rung."
 STOPPED_TAG = "mlcore.sweep.stopped"
 ERROR_TAG = "mlcore.sweep.error"
+TRIAL_FILE = "_mlcore/trial.pickle"  # the trial's spec, for a worker started by a command
 
 #: trackers and functions of sweeps run by this process (threads need not pickle them)
 _LOCAL: dict[str, tuple[Any, Any]] = {}
@@ -56,7 +57,8 @@ class TrialSpec:
     eta: int = 3
     local_key: str | None = None
     function: Any = None
-    program: tuple[str, ...] = ()
+    program: str | None = None  # a W&B ``program`` sweep: the script, and its ``command``
+    command: tuple[str, ...] = ()
 
 
 class _Watcher:
@@ -134,9 +136,13 @@ def run_trial(payload: bytes) -> bytes:
     it ran in this process, the latest value of the sweep metric (``complete``)."""
     import cloudpickle
 
+    return json.dumps(run_spec(cloudpickle.loads(payload))).encode()
+
+
+def run_spec(spec: TrialSpec) -> dict[str, Any]:
+    """Run the trial ``spec`` describes; see :func:`run_trial`."""
     from mlcore import _defaults
 
-    spec: TrialSpec = cloudpickle.loads(payload)
     tracker, function, owned = _tracker_for(spec)
     try:
         run = tracker.start_run(run_id=spec.run_id)
@@ -164,7 +170,7 @@ def run_trial(payload: bytes) -> bytes:
             status = "FAILED"
         run.end(status)
         complete = not spec.program and bool(spec.metric)
-        return json.dumps({"status": status, "value": latest.value, "complete": complete}).encode()
+        return {"status": status, "value": latest.value, "complete": complete}
     finally:
         if owned:
             tracker.close()
@@ -175,20 +181,22 @@ def _run_program(spec: TrialSpec, run: ActiveRun) -> None:
     (``MLCORE_RUN_ID``); early termination runs in the child (``MLCORE_SWEEP_TRIAL``)."""
     import cloudpickle
 
+    assert spec.program is not None
+    argv = program_command(spec.program, spec.command)  # this machine's interpreter
     env = {
         **os.environ,
         "MLCORE_TRACKING_URI": spec.tracking_uri,
         "MLCORE_RUN_ID": spec.run_id,
         "MLCORE_SWEEP_TRIAL": cloudpickle.dumps(
-            TrialSpec(**{**spec.__dict__, "function": None, "local_key": None, "program": ()})
+            TrialSpec(**{**spec.__dict__, "function": None, "local_key": None, "program": None})
         ).hex(),
     }
-    result = subprocess.run(list(spec.program), env=env, capture_output=True, text=True)
+    result = subprocess.run(list(argv), env=env, capture_output=True, text=True)
     if result.returncode != 0:
         tail = result.stderr.strip().splitlines()[-1:] or [f"exit status {result.returncode}"]
         if STOPPED_TAG in result.stderr or "TrialPruned" in tail[0]:
             raise TrialPruned(tail[0])
-        raise RuntimeError(f"{' '.join(spec.program)} failed: {tail[0]}")
+        raise RuntimeError(f"{' '.join(argv)} failed: {tail[0]}")
 
 
 def attach_from_env(run: ActiveRun) -> None:
