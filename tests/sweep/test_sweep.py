@@ -238,6 +238,18 @@ def test_agents_share_a_bayes_sweep_up_to_its_run_cap(tracker: Tracker) -> None:
     assert not [k for k in swept.data.params if not k.startswith("mlcore.rung.")]
 
 
+def test_a_sweep_goes_on_past_a_deleted_trial(tracker: Tracker) -> None:
+    config = {"method": "grid", "parameters": {"a": {"values": [0, 1, 2, 3]}}}
+    sweep = mlcore.sweep(config, lambda: mlcore.log({"m": 1.0}), count=2, tracker=tracker)
+    deleted = sweep.runs[-1]
+    tracker.delete_run(deleted.info.run_id)  # its number stays taken: its run id exists
+    again = Sweep.load(sweep.id, tracker=tracker).run(lambda: mlcore.log({"m": 2.0}))
+    runs = again.runs
+    assert [r.data.tags["mlcore.sweep.trial"] for r in runs] == ["0", "2", "3"]
+    assert [r.data.params["a"] for r in runs] == ["0", "2", "3"]
+    assert all(r.info.status.value == "FINISHED" for r in runs)
+
+
 def test_a_killed_sweep_resumes_without_lost_or_duplicated_trials(tmp_path: Path) -> None:
     store = str(tmp_path / "store")
     env = {**os.environ, "MLCORE_TRACKING_URI": store, "MLCORE_HEARTBEAT_INTERVAL": "0.2",

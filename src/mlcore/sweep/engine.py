@@ -335,18 +335,20 @@ class Sweep:
         """Claim the next trial (one a dead agent left first), create its run, build its task."""
         if self._shared:
             self._refresh()
-        retry = self._crashed_trial()
-        if retry is not None:
+        lost: set[tuple[int, int]] = set()  # retries another agent took
+        while (retry := self._crashed_trial(lost)) is not None:
             trial, attempt, old = retry
             started = self._start(trial, attempt, dict(old.params), None, function, key)
-            if started is None:  # another agent took the retry
-                return self._next_task(function, key)
-            self.tracker.set_tag(old.run_id, "mlcore.sweep.requeued", f"as attempt {attempt}")
-            self.tracker.end_run(old.run_id, "KILLED")
-            old.status = "KILLED"
-            return started
+            if started is not None:
+                self.tracker.set_tag(old.run_id, "mlcore.sweep.requeued", f"as attempt {attempt}")
+                self.tracker.end_run(old.run_id, "KILLED")
+                old.status = "KILLED"
+                return started
+            lost.add((trial, attempt))
+            self._shared = True  # another agent took the retry
+            self._refresh()
+        trial = max(self._claims, default=-1) + 1
         while True:
-            trial = max(self._claims, default=-1) + 1
             if self.config.run_cap is not None and trial >= self.config.run_cap:
                 return None
             if self.config.method == "grid" and trial >= len(self._points()):
@@ -356,14 +358,15 @@ class Sweep:
             if started is not None:
                 return started
             self._shared = True  # an agent this one did not know of took the trial
-            self._refresh()
+            self._refresh()  # (a deleted trial's run keeps its number taken: go past it)
+            trial = max(max(self._claims, default=-1), trial) + 1
 
-    def _crashed_trial(self) -> tuple[int, int, _Trial] | None:
+    def _crashed_trial(self, lost: set[tuple[int, int]]) -> tuple[int, int, _Trial] | None:
         """A trial whose latest attempt was left behind by a dead agent (it reads CRASHED)."""
         by_attempt = {(t.trial, t.attempt): t for t in self._trials.values()}
         for trial, attempt in sorted(self._claims.items()):
             known = by_attempt.get((trial, attempt))
-            if known is not None and known.status == "CRASHED":
+            if known is not None and known.status == "CRASHED" and (trial, attempt + 1) not in lost:
                 return trial, attempt + 1, known
         return None
 
@@ -498,6 +501,7 @@ class Sweep:
 
         axes = names + ([metric] if metric else [])
         scaled = np.zeros((len(rows), len(axes)))
+        labels: list[list[tuple[float, str]]] = []  # per axis: (height, text)
         for j, name in enumerate(axes):
             raw = [row.get(name) for row in rows]
             numeric = all(isinstance(v, (int, float)) and v is not None for v in raw)
@@ -506,13 +510,32 @@ class Sweep:
             else:
                 levels = sorted({str(v) for v in raw})
                 values = np.asarray([levels.index(str(v)) for v in raw], dtype=float)
-            span = values.max() - values.min()
-            scaled[:, j] = (values - values.min()) / span if span else 0.5
+            low, span = values.min(), values.max() - values.min()
+            scaled[:, j] = (values - low) / span if span else 0.5
+            if numeric:
+                ends = [(0.0, low), (1.0, values.max())] if span else [(0.5, low)]
+                labels.append([(h, f"{v:.4g}") for h, v in ends])
+            else:
+                labels.append([((k / span if span else 0.5), t) for k, t in enumerate(levels)])
+        from matplotlib.collections import LineCollection
+
         fig, ax = plt.subplots(figsize=(1.6 * len(axes) + 2, 4))
         colors = scaled[:, -1] if metric else np.zeros(len(rows))
         cmap = plt.get_cmap("viridis" if self.config.maximize else "viridis_r")
-        for i in range(len(rows)):
-            ax.plot(range(len(axes)), scaled[i], color=cmap(colors[i]), alpha=0.7, lw=1.2)
+        xs = np.arange(len(axes), dtype=float)
+        lines = LineCollection(  # one artist for every trial: fast with thousands of them
+            [np.column_stack([xs, row]) for row in scaled],
+            colors=cmap(colors),
+            alpha=0.7,
+            linewidths=1.2,
+        )
+        ax.add_collection(lines)
+        for j, marks in enumerate(labels):
+            ax.axvline(j, color="0.75", lw=0.8, zorder=0)
+            for height, text in marks:
+                ax.text(j + 0.03, height, text, fontsize=8, va="center", color="0.25")
+        ax.set_xlim(-0.1, len(axes) - 0.6)
+        ax.set_ylim(-0.05, 1.05)
         ax.set_xticks(range(len(axes)), axes)
         ax.set_yticks([])
         ax.set_title(f"sweep {self.id[:8]}: {len(rows)} trials")
