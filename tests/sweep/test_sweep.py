@@ -316,3 +316,28 @@ def test_sweep_yaml_from_the_command_line(
     assert main(["-u", store, "sweep", "show", report["id"]]) == 0
     assert best in capsys.readouterr().out
     assert main(["-u", store, "sweep", "show"]) == 1
+
+
+def test_agents_and_resume_from_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "train.py").write_text(
+        "import mlcore\nwith mlcore.start_run():\n    mlcore.log({'score': mlcore.config.lr})\n"
+    )
+    (tmp_path / "sweep.yaml").write_text(
+        "program: train.py\nmethod: grid\nmetric: {name: score, goal: maximize}\n"
+        "parameters:\n  lr: {values: [0.1, 0.2, 0.3, 0.4]}\n"
+    )
+    monkeypatch.chdir(tmp_path)  # an agent finds the program where it runs, as W&B's does
+    store = str(tmp_path / "store")
+    assert main(["-u", store, "--json", "sweep", "sweep.yaml", "--count", "1"]) == 0
+    sweep_id = json.loads(capsys.readouterr().out)["id"]
+    assert main(["-u", store, "--json", "agent", sweep_id, "--count", "2"]) == 0
+    assert len(json.loads(capsys.readouterr().out)["trials"]) == 3
+    assert main(["-u", store, "--json", "sweep", "resume", sweep_id]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert sorted(t["lr"] for t in report["trials"]) == [0.1, 0.2, 0.3, 0.4]
+    assert all(t["status"] == "FINISHED" for t in report["trials"])
+    with Tracker(store) as tracker:
+        assert tracker.get_run(sweep_id).info.status.value == "FINISHED"  # the grid is done
+        assert tracker.get_run(sweep_id).data.tags["mlcore.sweep.best_run"] == report["best_run"]
