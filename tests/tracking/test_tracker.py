@@ -11,6 +11,7 @@ import pytest
 
 from mlcore import Tracker
 from mlcore.errors import (
+    AlreadyExistsError,
     IntegrityError,
     InvalidInputError,
     NotFoundError,
@@ -84,6 +85,20 @@ def test_runs_crud_and_status(tracker: Tracker) -> None:
     assert [r.id for r in tracker.search_runs("exp")] == [run.id]
     with pytest.raises(InvalidInputError):
         tracker.end_run(run.id, "WHATEVER")
+
+
+def test_a_run_created_with_a_chosen_id(tracker: Tracker) -> None:
+    experiment_id = tracker.get_or_create_experiment("chosen").experiment_id
+    run = tracker.create_run(experiment_id=experiment_id, run_id="ab" * 16, params={"a": 1})
+    assert run.info.run_id == "ab" * 16 and run.info.experiment_id == experiment_id
+    with pytest.raises(AlreadyExistsError):
+        tracker.create_run(experiment_id=experiment_id, run_id="ab" * 16, params={"a": 2})
+    assert tracker.get_run("ab" * 16).data.params == {"a": "1"}
+    for bad in ("AB" * 16, "ab", "../" * 11, 12):
+        with pytest.raises(InvalidInputError, match="run_id"):
+            tracker.create_run(experiment_id=experiment_id, run_id=bad)  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError, match="not both"):
+        tracker.create_run("chosen", experiment_id=experiment_id)
 
 
 def test_unknown_run_ids_are_typed_errors(tracker: Tracker) -> None:

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from mlcore.types import Experiment, FileInfo, LineageGraph, Metric, Run, RunInfo
 
 _MAX_CACHED_KEYS = 100_000
+_HEX_DIGITS = frozenset("0123456789abcdef")
 
 
 def _now_ms() -> int:
@@ -189,6 +190,10 @@ class Tracker:
             experiment_id = self._experiment_id(experiment)
         elif experiment is not None:
             raise InvalidInputError("give experiment or experiment_id, not both")
+        if run_id is not None and not (
+            isinstance(run_id, str) and len(run_id) == 32 and set(run_id) <= _HEX_DIGITS
+        ):
+            raise InvalidInputError("run_id must be 32 lower-case hex digits", field="run_id")
         all_tags = {**source_tags(), **(dict(tags) if tags else {})}
         if notes is not None:
             all_tags["mlcore.note"] = notes
