@@ -314,7 +314,9 @@ def test_sweep_yaml_from_the_command_line(
     assert [t["score"] for t in report["trials"]] == pytest.approx([0.2, 0.4, 0.6])
     best = report["best_run"]
     assert main(["-u", store, "sweep", "show", report["id"]]) == 0
-    assert best in capsys.readouterr().out
+    shown = capsys.readouterr().out
+    assert best in shown
+    assert f"parallel coordinates: artifact parallel_coordinates.png of run {report['id']}" in shown
     assert main(["-u", store, "sweep", "show"]) == 1
 
 
