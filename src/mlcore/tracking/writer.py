@@ -69,6 +69,7 @@ class BatchWriter:
         self._queue: collections.deque[MetricPoint] = collections.deque()
         self._pending: list[MetricPoint] = []
         self._pending_batch_id: str | None = None
+        self._inflight = 0
         self._io_lock = threading.Lock()
         self._wake = threading.Event()
         self._stopping = False
@@ -101,7 +102,8 @@ class BatchWriter:
 
     @property
     def backlog(self) -> int:
-        return len(self._queue) + len(self._pending)
+        """Points added and not stored yet (queued, being stored, or waiting for a retry)."""
+        return len(self._queue) + self._inflight + len(self._pending)
 
     def _drain(self) -> None:
         with self._io_lock:
@@ -110,10 +112,16 @@ class BatchWriter:
                 # the same points for the store's duplicate check to be right
                 self._store_batch(self._pending, self._pending_batch_id or uuid.uuid4().hex)
             queue = self._queue
-            # popping exactly len() items is safe against concurrent appends
-            batch = [queue.popleft() for _ in range(len(queue))]
-            if batch:
-                self._store_batch(batch, uuid.uuid4().hex)
+            # popping exactly len() items is safe against concurrent appends; they count in
+            # the backlog until stored (or kept as pending when storing fails)
+            count = len(queue)
+            self._inflight = count
+            try:
+                batch = [queue.popleft() for _ in range(count)]
+                if batch:
+                    self._store_batch(batch, uuid.uuid4().hex)
+            finally:
+                self._inflight = 0
 
     def _store_batch(self, batch: list[MetricPoint], batch_id: str) -> None:
         try:
