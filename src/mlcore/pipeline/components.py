@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import Any, Union, get_args, get_origin
 
 from mlcore.errors import InvalidInputError
+from mlcore.executors.pickling import dumps_with_code
 from mlcore.pipeline.spec import CodeSpec, ComponentSpec, ParamSpec
 from mlcore.pipeline.types import INPUT, OUTPUT, Artifact, PipelineStatus
 
@@ -118,7 +119,7 @@ def _code(func: Callable[..., Any]) -> CodeSpec:
         except (ImportError, ValueError):
             importable = False
     try:  # embedded too when importable: the spec then runs where the module is not
-        pickled: str | None = base64.b64encode(_pickle_by_value(func)).decode()
+        pickled: str | None = base64.b64encode(dumps_with_code(func, func)).decode()
     except Exception:  # a global that cannot be pickled: import or source it is
         if not importable and source is None:
             raise InvalidInputError(
@@ -135,21 +136,6 @@ def _code(func: Callable[..., Any]) -> CodeSpec:
         pickle=pickled,
         digest=digest,
     )
-
-
-def _pickle_by_value(func: Callable[..., Any]) -> bytes:
-    """cloudpickle ``func`` with its code, even when its module is loaded (a script run by
-    path is in ``sys.modules`` while it runs, but nothing can import it elsewhere)."""
-    import cloudpickle
-
-    module = sys.modules.get(func.__module__)
-    if module is None or func.__module__ == "__main__":
-        return bytes(cloudpickle.dumps(func))
-    cloudpickle.register_pickle_by_value(module)
-    try:
-        return bytes(cloudpickle.dumps(func))
-    finally:
-        cloudpickle.unregister_pickle_by_value(module)
 
 
 def component_spec(func: Callable[..., Any], options: dict[str, Any]) -> ComponentSpec:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mlcore.errors import AlreadyExistsError, InvalidInputError, NotFoundError
+from mlcore.executors.pickling import dumps_with_code
 from mlcore.sweep.config import SweepConfig, parse_config
 from mlcore.sweep.search import OptunaSearch, draw, grid_points
 from mlcore.sweep.trial import (
@@ -426,7 +427,9 @@ class Sweep:
         payload = cloudpickle.dumps(spec)
         command: list[str] = []
         if self._commands:  # a pod reads the trial from its run (see mlcore.sweep.worker)
-            self.tracker.artifact_store(run_id).put_bytes(_by_value(spec), TRIAL_FILE)
+            self.tracker.artifact_store(run_id).put_bytes(
+                dumps_with_code(spec, spec.function), TRIAL_FILE
+            )
             command = ["python", "-m", "mlcore.sweep.worker", "--trial-run", run_id,
                        "--tracking-uri", self.tracker.tracking_uri]  # fmt: skip
         task = StepTask(
@@ -553,22 +556,6 @@ def _param_value(text: str | None) -> Any:
     except ValueError:
         return text
     return value if isinstance(value, (int, float, bool)) else text
-
-
-def _by_value(spec: TrialSpec) -> bytes:
-    """The spec with its function's code inside (a pod cannot import the agent's modules)."""
-    import sys
-
-    import cloudpickle
-
-    module = sys.modules.get(getattr(spec.function, "__module__", "") or "")
-    if module is None or module.__name__ == "__main__" or module.__name__.startswith("mlcore"):
-        return bytes(cloudpickle.dumps(spec))
-    cloudpickle.register_pickle_by_value(module)
-    try:
-        return bytes(cloudpickle.dumps(spec))
-    finally:
-        cloudpickle.unregister_pickle_by_value(module)
 
 
 def trial_run_id(sweep_id: str, trial: int, attempt: int) -> str:
