@@ -10,8 +10,6 @@ from typing import TYPE_CHECKING, Any
 
 from mlcore.cli.output import emit_json, print_table
 
-PLOT_FILE = "parallel_coordinates.png"
-
 if TYPE_CHECKING:
     from mlcore.tracking import Tracker
 
@@ -119,6 +117,8 @@ def _show(tracker: Tracker, sweep_id: str, json_out: bool = False) -> int:
         print_table(
             "parameter importance (fANOVA)", ["parameter", "importance"], list(importance.items())
         )
+    from mlcore.sweep.engine import PLOT_FILE
+
     if any(f.path == PLOT_FILE for f in tracker.list_artifacts(sweep.id)):
         print(f"parallel coordinates: artifact {PLOT_FILE} of run {sweep.id}")
     return 0

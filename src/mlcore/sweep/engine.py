@@ -47,6 +47,7 @@ SWEEP_TAG = "mlcore.sweep.id"
 TRIAL_TAG = "mlcore.sweep.trial"
 ATTEMPT_TAG = "mlcore.sweep.attempt"
 CONFIG_FILE = "sweep.json"
+PLOT_FILE = "parallel_coordinates.png"
 TERMINAL = ("FINISHED", "FAILED", "KILLED")
 
 
@@ -133,9 +134,12 @@ class Sweep:
     @property
     def best_run(self) -> Run | None:
         """The finished (or early-stopped) trial with the best value of the metric."""
+        return self._best(self.runs)
+
+    def _best(self, runs: list[Run]) -> Run | None:
         scored = [
             (v, r)
-            for r in self.runs
+            for r in runs
             if r.info.status.value in ("FINISHED", "KILLED") and (v := self.value_of(r)) is not None
         ]
         if not scored:
@@ -145,9 +149,11 @@ class Sweep:
 
     def runs_table(self) -> pa.Table:
         """One row per trial run: id, trial, attempt, status, each parameter, the metric."""
+        return self._table(self.runs)
+
+    def _table(self, runs: list[Run]) -> pa.Table:
         import pyarrow as pa
 
-        runs = self.runs
         names = [p.name for p in self.config.parameters]
         columns: dict[str, list[Any]] = {
             "run_id": [r.info.run_id for r in runs],
@@ -216,7 +222,9 @@ class Sweep:
                     _LOCAL.pop(local_key, None)
             if isinstance(executor, str):  # built here
                 runner.close()
-        self._log_summary()
+        runs = self.runs  # read once: for the summary, the plot and whether the sweep is done
+        self._log_summary(runs)
+        self._refresh(runs)
         if self._exhausted():
             self.tracker.end_run(self.id, "FINISHED")
         return self
@@ -266,19 +274,18 @@ class Sweep:
             known.status, known.value = status, self.value_of(run)
 
     def _exhausted(self) -> bool:
-        self._refresh()
         taken = set(self._claims)
         if self.config.method == "grid" and len(taken) >= len(self._points()):
             return True
         return self.config.run_cap is not None and len(taken) >= self.config.run_cap
 
     # -- trials ------------------------------------------------------------------------------------
-    def _refresh(self) -> None:
+    def _refresh(self, runs: list[Run] | None = None) -> None:
         """Read the sweep's trial runs from the store. A trial still running that another
         agent started means agents share the sweep: from then on this agent reads the store
         before every trial (alone, it knows everything it needs, and a trial it fails to
         claim because an agent it did not know of took it makes it read the store again)."""
-        trials = {r.info.run_id: _known(r, self) for r in self.runs}
+        trials = {r.info.run_id: _known(r, self) for r in (self.runs if runs is None else runs)}
         claims: dict[int, int] = {}
         for t in trials.values():
             claims[t.trial] = max(claims.get(t.trial, 0), t.attempt)
@@ -473,24 +480,25 @@ class Sweep:
             return {}
         return {k: float(v) for k, v in found.items()}
 
-    def _log_summary(self) -> None:
-        best = self.best_run
+    def _log_summary(self, runs: list[Run]) -> None:
+        best = self._best(runs)
         if best is not None and self.config.metric:
             value = self.value_of(best)
             if value is not None:
                 self.tracker.log_metric(self.id, f"best/{self.config.metric}", value)
             self.tracker.set_tag(self.id, "mlcore.sweep.best_run", best.info.run_id)
         try:
-            self.plot_parallel_coordinates()
+            self._plot(runs, PLOT_FILE)
         except Exception:  # a plot is a convenience; never fail the sweep for it
             log.exception("could not draw the sweep's parallel-coordinates plot")
 
-    def plot_parallel_coordinates(
-        self, artifact_file: str = "parallel_coordinates.png"
-    ) -> str | None:
+    def plot_parallel_coordinates(self, artifact_file: str = PLOT_FILE) -> str | None:
         """Draw every finished trial as a line across the parameters and the metric; logged
         as an artifact of the sweep run. Returns the artifact path (None without trials)."""
-        table = self.runs_table()
+        return self._plot(self.runs, artifact_file)
+
+    def _plot(self, runs: list[Run], artifact_file: str) -> str | None:
+        table = self._table(runs)
         names = [p.name for p in self.config.parameters if p.distribution != "constant"]
         metric = self.config.metric
         rows = [r for r in table.to_pylist() if r["status"] in ("FINISHED", "KILLED")]
