@@ -57,5 +57,10 @@ def tracking_env(store: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> dict
     return store
 
 
+def predicted(store: dict[str, Any], model: str, rows: Any) -> list[Any]:
+    """What the model ``model`` of the store predicts for ``rows``, called directly."""
+    return store["models"][model].predict(rows).tolist()
+
+
 def client_for(uri: str, store: dict[str, Any], **options: Any) -> TestClient:
     return TestClient(create_app(uri, tracking_uri=store["uri"], **options))

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.serving.conftest import FEATURES, client_for
+from tests.serving.conftest import FEATURES, client_for, predicted
 
 
 @pytest.fixture(scope="module")
@@ -17,15 +17,11 @@ def forest(store: dict[str, Any]) -> Any:
         yield client
 
 
-def _expected(store: dict[str, Any], rows: Any) -> list[Any]:
-    return store["models"]["forest"].predict(rows).tolist()
-
-
 def test_every_mlflow_format_gives_the_native_predictions(
     forest: Any, store: dict[str, Any]
 ) -> None:
     frame = store["frame"].iloc[:7]
-    expected = _expected(store, frame)
+    expected = predicted(store, "forest", frame)
     payloads = [
         {"dataframe_split": {"columns": FEATURES, "data": frame.to_numpy().tolist()}},
         {"dataframe_split": json.loads(frame.to_json(orient="split"))},  # with an index
@@ -45,7 +41,9 @@ def test_columns_in_another_order_are_matched_by_name(forest: Any, store: dict[s
     frame = store["frame"].iloc[:4]
     shuffled = list(reversed(FEATURES))
     body = {"dataframe_split": {"columns": shuffled, "data": frame[shuffled].to_numpy().tolist()}}
-    assert forest.post("/invocations", json=body).json()["predictions"] == _expected(store, frame)
+    assert forest.post("/invocations", json=body).json()["predictions"] == predicted(
+        store, "forest", frame
+    )
 
 
 def test_csv_with_a_header(forest: Any, store: dict[str, Any]) -> None:
@@ -56,7 +54,7 @@ def test_csv_with_a_header(forest: Any, store: dict[str, Any]) -> None:
         headers={"content-type": "text/csv; charset=utf-8"},
     )
     assert response.status_code == 200, response.text
-    assert response.json()["predictions"] == _expected(store, frame)
+    assert response.json()["predictions"] == predicted(store, "forest", frame)
 
 
 def test_integers_are_accepted_for_float_columns(forest: Any, store: dict[str, Any]) -> None:
@@ -67,7 +65,7 @@ def test_integers_are_accepted_for_float_columns(forest: Any, store: dict[str, A
     assert response.status_code == 200
     frame = store["frame"].iloc[:0].reindex(range(1))
     frame.loc[0] = np.asarray(row[0], dtype=float)
-    assert response.json()["predictions"] == _expected(store, frame)
+    assert response.json()["predictions"] == predicted(store, "forest", frame)
 
 
 @pytest.mark.parametrize(

@@ -7,17 +7,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.serving.conftest import FEATURES, client_for
+from tests.serving.conftest import FEATURES, client_for, predicted
 
 
 @pytest.fixture(scope="module")
 def logit(store: dict[str, Any]) -> Any:
     with client_for("models:/logit@champion", store) as client:
         yield client
-
-
-def _expected(store: dict[str, Any], rows: Any) -> list[Any]:
-    return store["models"]["logit"].predict(rows).tolist()
 
 
 def test_server_health_and_metadata(logit: Any) -> None:
@@ -85,7 +81,7 @@ def test_infer_with_one_tensor_per_column_and_nested_data(
     }
     response = logit.post("/v2/models/logit/versions/1/infer", json=request)
     assert response.status_code == 200, response.text
-    assert response.json()["outputs"][0]["data"] == _expected(store, frame)
+    assert response.json()["outputs"][0]["data"] == predicted(store, "logit", frame)
 
 
 @pytest.mark.parametrize(

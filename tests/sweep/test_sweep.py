@@ -195,6 +195,20 @@ def test_process_executor_runs_trials_in_other_processes_and_survives_a_dead_one
     assert all(runs[a].info.status.value == "FINISHED" for a in ("1", "2", "4"))
 
 
+def run_agents(sweep: Sweep, function: Any, agents: int) -> None:
+    """``agents`` threads, each with its own tracker, run the sweep until it is done."""
+
+    def agent() -> None:
+        with Tracker(sweep.tracker.tracking_uri) as own:
+            Sweep.load(sweep.id, tracker=own).run(function)
+
+    threads = [threading.Thread(target=agent) for _ in range(agents)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
 def test_two_agents_share_a_sweep_without_running_a_trial_twice(tracker: Tracker) -> None:
     config = {"method": "grid", "parameters": {"a": {"values": list(range(12))}}}
     sweep = Sweep.create(config, tracker=tracker)
@@ -203,15 +217,7 @@ def test_two_agents_share_a_sweep_without_running_a_trial_twice(tracker: Tracker
         time.sleep(0.02)
         mlcore.log({"m": float(mlcore.config.a)})
 
-    def agent() -> None:
-        with Tracker(tracker.tracking_uri) as own:
-            Sweep.load(sweep.id, tracker=own).run(slow)
-
-    threads = [threading.Thread(target=agent) for _ in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_agents(sweep, slow, 3)
     runs = sweep.runs
     assert Counter(r.data.params["a"] for r in runs) == Counter(str(i) for i in range(12))
     assert all(r.info.status.value == "FINISHED" for r in runs)
@@ -219,16 +225,7 @@ def test_two_agents_share_a_sweep_without_running_a_trial_twice(tracker: Tracker
 
 def test_agents_share_a_bayes_sweep_up_to_its_run_cap(tracker: Tracker) -> None:
     sweep = Sweep.create({**BRANIN, "run_cap": 10}, tracker=tracker)
-
-    def agent() -> None:
-        with Tracker(tracker.tracking_uri) as own:
-            Sweep.load(sweep.id, tracker=own).run(branin)
-
-    threads = [threading.Thread(target=agent) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_agents(sweep, branin, 2)
     runs = sweep.runs
     assert sorted(int(r.data.tags["mlcore.sweep.trial"]) for r in runs) == list(range(10))
     assert all(r.info.status.value == "FINISHED" for r in runs)

@@ -19,25 +19,6 @@ from mlcore.testing import ExecutorConformance
 from mlcore.tracking import Tracker
 
 distributed = pytest.importorskip("distributed")
-dask = pytest.importorskip("dask")
-
-
-@pytest.fixture
-def cluster() -> Iterator[object]:
-    """Two worker processes; a worker death fails the task at once (no silent rescheduling)."""
-    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
-        cluster = distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-            memory_limit="2GiB",
-        )
-        try:
-            yield cluster
-        finally:
-            cluster.close()
 
 
 class TestDaskExecutor(ExecutorConformance):
@@ -114,13 +95,6 @@ def kill_when_started(where: Path) -> threading.Thread:
     thread = threading.Thread(target=watch, daemon=True)
     thread.start()
     return thread
-
-
-@pytest.fixture
-def tracker(tmp_path: Path) -> Iterator[Tracker]:
-    tracker = Tracker(str(tmp_path / "store"))
-    yield tracker
-    tracker.close()
 
 
 def test_a_pipeline_runs_on_the_cluster(cluster: object, tracker: Tracker) -> None:

@@ -4,40 +4,15 @@ trial whose worker dies fails and the sweep goes on, early termination works acr
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 import mlcore
 from mlcore.tracking import Tracker
 
-distributed = pytest.importorskip("distributed")
-dask = pytest.importorskip("dask")
+pytest.importorskip("distributed")
+
 pytest.importorskip("optuna")
-
-
-@pytest.fixture
-def cluster() -> Iterator[object]:
-    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
-        cluster = distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-            memory_limit="2GiB",
-        )
-        try:
-            yield cluster
-        finally:
-            cluster.close()
-
-
-@pytest.fixture
-def tracker(tmp_path: Path) -> Iterator[Tracker]:
-    with Tracker(str(tmp_path / "store")) as tracker:
-        yield tracker
 
 
 def quadratic(config: object) -> None:
