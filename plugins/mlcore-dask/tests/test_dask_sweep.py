@@ -51,7 +51,9 @@ def test_hyperband_stops_trials_running_on_the_workers(cluster: object, tracker:
     config = {
         "method": "random", "seed": 1, "metric": {"name": "acc", "goal": "maximize"},
         "parameters": {"lr": {"min": 0.0, "max": 1.0}},
-        "early_terminate": {"type": "hyperband", "min_iter": 3, "eta": 3},
+        # rungs at 3 and 9 epochs of 27 (with min_iter alone, 27 would be a rung too, and a
+        # trial could be stopped at its last epoch)
+        "early_terminate": {"type": "hyperband", "max_iter": 27, "eta": 3},
     }  # fmt: skip
     options = {"address": cluster.scheduler_address}  # type: ignore[attr-defined]
     sweep = mlcore.sweep(config, curve, count=12, parallelism=2, executor="dask",
