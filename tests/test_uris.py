@@ -83,3 +83,33 @@ def test_runs_uri() -> None:
         parse_runs_uri("runs:/" + "a" * 32 + "/../../etc")
     with pytest.raises(InvalidInputError):
         parse_runs_uri("models:/x/1")
+
+
+def test_artifact_location_options_are_kept_per_bucket_out_of_the_uri(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from mlcore import artifact_options
+    from mlcore.artifact_options import LocationOptions
+
+    process_wide = artifact_options.LOCATIONS
+    monkeypatch.setattr(artifact_options, "LOCATIONS", LocationOptions())
+
+    uri = "s3://bucket-under-test/runs?endpoint_url=http://minio:9000&region=eu-west-1"
+    assert artifact_options.split_options(uri) == (
+        "s3://bucket-under-test/runs",
+        {"endpoint_url": "http://minio:9000", "region": "eu-west-1"},
+    )
+    with pytest.raises(InvalidInputError, match="given twice"):
+        artifact_options.split_options("s3://b/x?a=1&a=2")
+    assert artifact_options.location_key("s3://bucket-under-test/a/b") == "s3://bucket-under-test"
+    assert artifact_options.remember(uri) == "s3://bucket-under-test/runs"
+    # another path in the same bucket reaches it the same way; its own query wins
+    assert artifact_options.options_for("s3://bucket-under-test/other?region=us") == {
+        "endpoint_url": "http://minio:9000",
+        "region": "us",
+    }
+    assert artifact_options.options_for("s3://another-bucket/x") == {}
+    assert process_wide.get("s3://bucket-under-test/runs") == {}  # instances share nothing
+    copy = artifact_options.LOCATIONS.get("s3://bucket-under-test/x")
+    copy["region"] = "changed"
+    assert artifact_options.LOCATIONS.get("s3://bucket-under-test/x")["region"] == "eu-west-1"

@@ -18,6 +18,19 @@ import os
 
 from mlcore.errors import InvalidInputError
 
+__all__ = [
+    "DEFAULT_EXPERIMENT",
+    "DEFAULT_HOME",
+    "artifact_uri_from_env",
+    "current_user",
+    "env_float",
+    "env_str",
+    "flush_interval",
+    "heartbeat_interval",
+    "heartbeat_timeout",
+    "tracking_uri_from_env",
+]
+
 DEFAULT_HOME = ".mlcore"
 DEFAULT_EXPERIMENT = "Default"
 

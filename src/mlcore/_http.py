@@ -32,6 +32,16 @@ from mlcore.errors import (
 if TYPE_CHECKING:
     import httpx
 
+__all__ = [
+    "RETRIES_ENV",
+    "RETRY_STATUSES",
+    "TIMEOUT_ENV",
+    "TOKEN_ENV",
+    "AuthError",
+    "HttpClient",
+    "error_from_response",
+]
+
 TOKEN_ENV = "MLCORE_TRACKING_TOKEN"
 RETRIES_ENV = "MLCORE_HTTP_RETRIES"
 TIMEOUT_ENV = "MLCORE_HTTP_TIMEOUT"

@@ -1,25 +1,130 @@
-"""What the per-framework modules (``mlcore.sklearn``, ``mlcore.xgboost``, ``mlcore.torch``,
-``mlcore.onnx``) share: logging, saving and loading with a fixed flavor."""
+"""The shape every per-framework module (``mlcore.sklearn``, ``mlcore.xgboost``, ``mlcore.torch``,
+``mlcore.onnx``) shares: ``log_model``, ``save_model`` and ``load_model`` with a fixed flavor,
+and ``autolog`` for the frameworks autologging knows.
+
+A framework module builds its functions here and binds them to its own names::
+
+    _functions = framework_functions("sklearn", __name__)
+    log_model = _functions.log_model
+
+The functions import the flavors, autologging and the framework itself only when called, so
+``import mlcore.sklearn`` does not import scikit-learn.
+"""
 
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from mlcore import _fluent
 from mlcore.errors import InvalidInputError
 
 if TYPE_CHECKING:
     from mlcore.flavors import ModelSpec
     from mlcore.tracking import ModelInfo
 
+__all__ = [
+    "Autolog",
+    "FrameworkFunctions",
+    "LoadModel",
+    "LogModel",
+    "SaveModel",
+    "autolog_function",
+    "framework_functions",
+]
 
-def log_model_as(flavor: str, model: Any, artifact_path: str, options: dict[str, Any]) -> ModelInfo:
-    from mlcore import _fluent
+LOG_MODEL_DOC = "Log ``model`` to the active run (see :func:`mlcore.log_model`)."
+SAVE_MODEL_DOC = "Save ``model`` as a model directory at ``path``."
+LOAD_MODEL_DOC = "The native model at ``model_uri`` (verified like :func:`mlcore.load_model`)."
+AUTOLOG_DOC = "Turn autologging on (or off) for this framework only (see :func:`mlcore.autolog`)."
 
-    return _fluent.log_model(model, artifact_path, flavor=flavor, **options)
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
-def save_model_as(
+class LogModel(Protocol):
+    """``log_model(model, artifact_path="model", **options)``: log to the active run."""
+
+    def __call__(self, model: Any, artifact_path: str = "model", **options: Any) -> ModelInfo: ...
+
+
+class SaveModel(Protocol):
+    """``save_model(model, path, **options)``: write a model directory."""
+
+    def __call__(self, model: Any, path: str | os.PathLike[str], **options: Any) -> ModelSpec: ...
+
+
+class LoadModel(Protocol):
+    """``load_model(model_uri)``: the framework's own object."""
+
+    def __call__(self, model_uri: str) -> Any: ...
+
+
+class Autolog(Protocol):
+    """``autolog(disable=False, **options)``: autologging of one framework on or off."""
+
+    def __call__(self, disable: bool = False, **options: Any) -> None: ...
+
+
+@dataclass(frozen=True)
+class FrameworkFunctions:
+    """The model functions of one framework module, fixed to its flavor."""
+
+    flavor: str
+    log_model: LogModel
+    save_model: SaveModel
+    load_model: LoadModel
+
+
+def framework_functions(
+    flavor: str,
+    module: str,
+    *,
+    log_model_doc: str = LOG_MODEL_DOC,
+    save_model_doc: str = SAVE_MODEL_DOC,
+    load_model_doc: str = LOAD_MODEL_DOC,
+) -> FrameworkFunctions:
+    """``log_model``, ``save_model`` and ``load_model`` for ``flavor``, named as members of
+    ``module`` (so ``help()`` and tracebacks show ``mlcore.sklearn.log_model``)."""
+
+    def log_model(model: Any, artifact_path: str = "model", **options: Any) -> ModelInfo:
+        return _fluent.log_model(model, artifact_path, flavor=flavor, **options)
+
+    def save_model(model: Any, path: str | os.PathLike[str], **options: Any) -> ModelSpec:
+        return _save_model_as(flavor, model, path, options)
+
+    def load_model(model_uri: str) -> Any:
+        return _load_native(flavor, model_uri)
+
+    return FrameworkFunctions(
+        flavor=flavor,
+        log_model=_publish(log_model, module, log_model_doc),
+        save_model=_publish(save_model, module, save_model_doc),
+        load_model=_publish(load_model, module, load_model_doc),
+    )
+
+
+def autolog_function(flavor: str, module: str, *, doc: str = AUTOLOG_DOC) -> Autolog:
+    """``autolog`` for ``flavor`` (a framework :func:`mlcore.autolog` knows), named as a
+    member of ``module``."""
+
+    def autolog(disable: bool = False, **options: Any) -> None:
+        from mlcore.autolog import configure
+
+        configure(flavor, disable=disable, provider=_fluent, **options)
+
+    return _publish(autolog, module, doc)
+
+
+def _publish(function: _F, module: str, doc: str) -> _F:
+    function.__module__ = module
+    function.__qualname__ = function.__name__
+    function.__doc__ = doc
+    return function
+
+
+def _save_model_as(
     flavor: str, model: Any, path: str | os.PathLike[str], options: dict[str, Any]
 ) -> ModelSpec:
     from mlcore.flavors import resolve_flavor, save_model
@@ -30,9 +135,7 @@ def save_model_as(
     return save_model(model, path, flavor=chosen, **options)
 
 
-def load_native(flavor: str, model_uri: str) -> Any:
-    from mlcore import _fluent
-
+def _load_native(flavor: str, model_uri: str) -> Any:
     model = _fluent.load_model(model_uri)
     if model.spec.flavor != flavor:
         raise InvalidInputError(

@@ -12,6 +12,21 @@ from typing import Any
 
 from mlcore.errors import InvalidInputError
 
+__all__ = [
+    "MAX_KEY_LENGTH",
+    "MAX_NAME_LENGTH",
+    "MAX_PARAM_VALUE_LENGTH",
+    "MAX_TAG_VALUE_LENGTH",
+    "check_key",
+    "check_name",
+    "metric_value",
+    "numeric_or_none",
+    "param_value",
+    "step_value",
+    "tag_value",
+    "timestamp_ms",
+]
+
 MAX_KEY_LENGTH = 250
 MAX_NAME_LENGTH = 256
 MAX_PARAM_VALUE_LENGTH = 8000

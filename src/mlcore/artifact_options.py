@@ -18,10 +18,44 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from mlcore.errors import InvalidInputError
 
-__all__ = ["configure", "location_key", "options_for", "remember", "split_options"]
+__all__ = [
+    "LOCATIONS",
+    "LocationOptions",
+    "configure",
+    "location_key",
+    "options_for",
+    "remember",
+    "split_options",
+]
 
-_LOCK = threading.Lock()
-_OPTIONS: dict[str, dict[str, str]] = {}
+
+class LocationOptions:
+    """Connection options per bucket (``scheme://netloc``), shared by every store of a process.
+
+    The options are how this process reaches a location, not part of its identity, so they
+    cannot travel with the artifact URIs that metadata stores persist: a store built later for
+    a run's artifacts (from its bare URI) finds them here. One instance, :data:`LOCATIONS`,
+    serves the module's functions; it is safe to use from several threads.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._options: dict[str, dict[str, str]] = {}
+
+    def configure(self, uri: str, options: dict[str, str]) -> None:
+        """Add ``options`` to those of ``uri``'s bucket (later values win)."""
+        if options:
+            with self._lock:
+                self._options.setdefault(location_key(uri), {}).update(options)
+
+    def get(self, uri: str) -> dict[str, str]:
+        """A copy of the options of ``uri``'s bucket (empty if none were given)."""
+        with self._lock:
+            return dict(self._options.get(location_key(uri), {}))
+
+
+#: the options this process has been given, per bucket
+LOCATIONS = LocationOptions()
 
 
 def split_options(uri: str) -> tuple[str, dict[str, str]]:
@@ -55,9 +89,7 @@ def location_key(uri: str) -> str:
 
 def configure(uri: str, **options: str) -> None:
     """Remember connection options for every location in ``uri``'s bucket (this process)."""
-    if options:
-        with _LOCK:
-            _OPTIONS.setdefault(location_key(uri), {}).update(options)
+    LOCATIONS.configure(uri, options)
 
 
 def remember(uri: str) -> str:
@@ -70,7 +102,6 @@ def remember(uri: str) -> str:
 def options_for(uri: str) -> dict[str, str]:
     """The options remembered for ``uri``'s bucket, merged with those in its own query."""
     clean, own = split_options(uri)
-    with _LOCK:
-        merged = dict(_OPTIONS.get(location_key(clean), {}))
+    merged = LOCATIONS.get(clean)
     merged.update(own)
     return merged

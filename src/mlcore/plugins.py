@@ -4,10 +4,10 @@ Four entry-point groups; the entry name is the key:
 
 | group | key | built in (declared in mlcore's own pyproject.toml) |
 |---|---|---|
-| ``mlcore.stores`` | URI scheme | sqlite, postgresql, mysql, mariadb, file |
-| ``mlcore.artifacts`` | URI scheme | file, memory |
-| ``mlcore.flavors`` | flavor name | (the Models issue) |
-| ``mlcore.executors`` | executor name | (the Pipelines issue) |
+| ``mlcore.stores`` | URI scheme | sqlite, postgresql, mysql, mariadb, file, http, https |
+| ``mlcore.artifacts`` | URI scheme | file, memory, http, https |
+| ``mlcore.flavors`` | flavor name | sklearn, xgboost, torch, onnx, python |
+| ``mlcore.executors`` | executor name | local, process |
 
 Nothing is scanned at ``import mlcore``: the first :func:`load` of a group reads its entry
 points and caches them. Lookup order: explicit :func:`register` calls, then entry points.
@@ -19,8 +19,8 @@ failure raises :class:`~mlcore.errors.PluginError`.
 ``MLCORE_DISABLE_PLUGINS=1`` loads only mlcore's own entry points; a comma-separated list
 (``MLCORE_DISABLE_PLUGINS=s3,mlcore-gcs``) disables those entry names or distributions.
 
-The registry is the one process-wide cache in the foundation layer (like fsspec's
-``registry``); it holds only what installed packages declare plus explicit registrations.
+The registry is process-wide (like fsspec's ``registry``); it holds only what installed
+packages declare plus explicit registrations.
 """
 
 from __future__ import annotations

@@ -6,31 +6,25 @@
 
 from __future__ import annotations
 
-import os
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from mlcore._native import load_native, log_model_as, save_model_as
-
-if TYPE_CHECKING:
-    from mlcore.flavors import ModelSpec
-    from mlcore.tracking import ModelInfo
+from mlcore._native import autolog_function, framework_functions
 
 FLAVOR = "torch"
 __all__ = ["autolog", "load_model", "log_model", "save_model", "unwatch", "watch"]
 
-
-def log_model(model: Any, artifact_path: str = "model", **options: Any) -> ModelInfo:
-    """Log an ``nn.Module`` (``flavor_options={"torchscript": True}`` to script it)."""
-    return log_model_as(FLAVOR, model, artifact_path, options)
-
-
-def save_model(model: Any, path: str | os.PathLike[str], **options: Any) -> ModelSpec:
-    return save_model_as(FLAVOR, model, path, options)
-
-
-def load_model(model_uri: str) -> Any:
-    """The ``nn.Module`` at ``model_uri``, in eval mode."""
-    return load_native(FLAVOR, model_uri)
+_functions = framework_functions(
+    FLAVOR,
+    __name__,
+    log_model_doc='Log an ``nn.Module`` (``flavor_options={"torchscript": True}`` to script it).',
+    load_model_doc="The ``nn.Module`` at ``model_uri``, in eval mode.",
+)
+log_model = _functions.log_model
+save_model = _functions.save_model
+load_model = _functions.load_model
+autolog = autolog_function(
+    FLAVOR, __name__, doc="Autolog Lightning training (see :func:`mlcore.autolog`)."
+)
 
 
 def watch(model: Any, log: str = "all", log_freq: int = 100, run: Any = None) -> Any:
@@ -51,11 +45,3 @@ def unwatch(model: Any) -> None:
     from mlcore.autolog.torch_watch import unwatch as _unwatch
 
     _unwatch(model)
-
-
-def autolog(disable: bool = False, **options: Any) -> None:
-    """Autolog Lightning training (see :func:`mlcore.autolog`)."""
-    from mlcore import _fluent
-    from mlcore.autolog import configure
-
-    configure(FLAVOR, disable=disable, provider=_fluent, **options)

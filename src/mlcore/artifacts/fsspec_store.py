@@ -15,6 +15,8 @@ from mlcore.artifacts.base import CHUNK_SIZE, ArtifactStore, HashingReader, _fil
 if TYPE_CHECKING:
     from mlcore.types import FileInfo
 
+__all__ = ["FsspecArtifactStore"]
+
 
 class FsspecArtifactStore(ArtifactStore):
     """Artifacts on an fsspec filesystem.

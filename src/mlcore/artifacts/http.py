@@ -21,6 +21,8 @@ from mlcore.artifacts.base import CHUNK_SIZE, ArtifactStore, HashingReader, sha2
 from mlcore.errors import IntegrityError, InvalidInputError, StoreError
 from mlcore.types import FileInfo
 
+__all__ = ["HttpArtifactStore"]
+
 FILES = "/api/v1/artifact-files"
 UPLOADS = "/api/v1/artifact-uploads"
 RESUMABLE_THRESHOLD = 32 * 1024 * 1024

@@ -16,6 +16,8 @@ from mlcore.uris import file_uri_to_path, path_to_file_uri, uri_scheme
 if TYPE_CHECKING:
     from mlcore.types import FileInfo
 
+__all__ = ["LocalArtifactStore"]
+
 
 class LocalArtifactStore(ArtifactStore):
     """Artifacts under a local directory, written with temp name + ``os.replace``."""

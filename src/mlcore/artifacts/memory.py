@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from mlcore.artifacts.fsspec_store import FsspecArtifactStore
 
+__all__ = ["MemoryArtifactStore"]
+
 
 class MemoryArtifactStore(FsspecArtifactStore):
     """Artifacts kept in memory for the life of the process."""

@@ -20,6 +20,8 @@ from typing import Any, ClassVar
 from mlcore.errors import InvalidInputError
 from mlcore.executors.base import Executor, StepHandle, StepOutcome, StepTask
 
+__all__ = ["LocalExecutor"]
+
 
 class _ThreadHandle(StepHandle):
     def __init__(self, task: StepTask, future: concurrent.futures.Future[bytes]) -> None:

@@ -29,6 +29,8 @@ from typing import Any, ClassVar
 from mlcore.errors import InvalidInputError
 from mlcore.executors.base import Executor, StepHandle, StepOutcome, StepTask
 
+__all__ = ["ProcessExecutor"]
+
 SYS_PATH_ENV = "MLCORE_WORKER_SYS_PATH"
 
 

@@ -10,6 +10,8 @@ import json
 import os
 import sys
 
+__all__ = ["main"]
+
 
 def main(fd: int) -> int:
     import multiprocessing.connection

@@ -9,6 +9,8 @@ from typing import Any, ClassVar
 
 from mlcore.flavors.base import Flavor
 
+__all__ = ["OnnxFlavor"]
+
 MODEL_FILE = "model.onnx"
 
 

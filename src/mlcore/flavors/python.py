@@ -10,6 +10,8 @@ from typing import Any
 
 from mlcore.flavors.base import Flavor
 
+__all__ = ["PythonFlavor"]
+
 MODEL_FILE = "python_model.pkl"
 
 

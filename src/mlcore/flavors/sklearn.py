@@ -8,6 +8,8 @@ from typing import Any, ClassVar
 
 from mlcore.flavors.base import Flavor
 
+__all__ = ["SklearnFlavor"]
+
 MODEL_FILE = "model.pkl"
 
 

@@ -18,6 +18,8 @@ from typing import Any, ClassVar
 
 from mlcore.flavors.base import Flavor
 
+__all__ = ["TorchFlavor"]
+
 ARCHITECTURE_FILE = "architecture.pkl"
 WEIGHTS_FILE = "weights.pt"
 SCRIPT_FILE = "model.torchscript.pt"

@@ -11,6 +11,8 @@ from typing import Any
 from mlcore.errors import IntegrityError
 from mlcore.flavors.base import Flavor, pin
 
+__all__ = ["XGBoostFlavor"]
+
 MODEL_FILE = "model.ubj"
 
 
