@@ -12,15 +12,18 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from mlcore.errors import InvalidInputError, NotFoundError
+from mlcore._config import current_user
+from mlcore.artifacts import resolve_artifact_store
+from mlcore.errors import InvalidInputError
 from mlcore.flavors.spec import MANIFEST
-from mlcore.registry.model_uris import ModelRef, parse_model_ref, parse_models_uri
+from mlcore.stores.model_refs import ModelRef, parse_model_ref, resolve_model_version
 from mlcore.stores.registry_api import ModelPage
-from mlcore.uris import join_uri, parse_runs_uri, uri_scheme, validate_artifact_path
+from mlcore.tracking import Tracker
+from mlcore.tracking.models import ModelSource, logged_model_source
+from mlcore.uris import join_uri, uri_scheme, validate_artifact_path
 
 if TYPE_CHECKING:
     from mlcore.flavors import LoadedModel
-    from mlcore.tracking import Tracker
     from mlcore.types import ModelVersion, RegisteredModel
 
 __all__ = ["Registry"]
@@ -40,8 +43,6 @@ class Registry:
 
             tracker = default_tracker()
         if tracker is None:
-            from mlcore.tracking import Tracker
-
             tracker = Tracker(tracking_uri)
         self.tracker = tracker
         self.store = tracker.store
@@ -105,16 +106,14 @@ class Registry:
             InvalidInputError: the source is outside the artifact roots or holds no model.
             NotFoundError: the source run or model does not exist.
         """
-        from mlcore._config import current_user
-
-        source, source_run, manifest = self._validated_source(source)
+        checked = self._validated_source(source)
         return self.store.create_model_version(
             name,
-            source,
-            run_id=run_id or source_run,
+            checked.uri,
+            run_id=run_id or checked.run_id,
             tags=tags,
             description=description,
-            manifest_sha256=manifest,
+            manifest_sha256=checked.manifest_sha256,
             user=current_user(),
         )
 
@@ -124,29 +123,10 @@ class Registry:
 
     def resolve(self, uri: str) -> ModelVersion:
         """The model version a ``models:/`` URI names."""
-        return self.resolve_ref(parse_models_uri(uri))
+        return resolve_model_version(self.store, uri)
 
     def resolve_ref(self, ref: ModelRef) -> ModelVersion:
-        if ref.version is not None:
-            return self.store.get_model_version(ref.name, ref.version)
-        if ref.alias is not None:
-            return self.store.get_model_version_by_alias(ref.name, ref.alias)
-        if ref.latest:
-            versions = self.store.search_model_versions(
-                f"name = '{_quote(ref.name)}'", ["version DESC"], max_results=1
-            )
-        else:
-            versions = self.store.search_model_versions(
-                f"name = '{_quote(ref.name)}' AND stage = '{ref.stage}'",
-                ["version DESC"],
-                max_results=1,
-            )
-        if not versions:
-            self.store.get_registered_model(ref.name)  # NotFoundError for an unknown model
-            what = "no versions" if ref.latest else f"no version in stage {ref.stage}"
-            raise NotFoundError(f"model {ref.name!r} has {what}")
-        version: ModelVersion = versions[0]
-        return version
+        return resolve_model_version(self.store, ref)
 
     def update_version(
         self, name: str, version: int | str, *, description: str | None
@@ -215,34 +195,18 @@ class Registry:
         return self.store.get_model_version_by_alias(name, alias)
 
     # -- source validation -----------------------------------------------------------------------
-    def _validated_source(self, source: str) -> tuple[str, str | None, str | None]:
-        """``(source, run id, manifest sha256)`` for a source that may be registered."""
+    def _validated_source(self, source: str) -> ModelSource:
+        """Where a source that may be registered lies: its URI, run and manifest sha256."""
         if not isinstance(source, str) or not source.strip():
             raise InvalidInputError("a model version needs a source URI", field="source")
         if source.startswith("models:/"):
             version = self.resolve(source)
-            return version.source, version.run_id, version.manifest_sha256
+            return ModelSource(version.source, version.run_id, version.manifest_sha256)
         if source.startswith("runs:/"):
-            parsed = parse_runs_uri(source)
-            manifest_path = join_uri(parsed.path, MANIFEST) if parsed.path else MANIFEST
-            # NotFoundError for an unknown run, else the manifest's record (if a model is there)
-            record = self.store.artifact_records(parsed.run_id, manifest_path).get(manifest_path)
-            if record is None:
-                raise InvalidInputError(
-                    f"no mlcore model at {source} (log one there with log_model first)",
-                    field="source",
-                )
-            normal = (
-                f"runs:/{parsed.run_id}/{parsed.path}"
-                if parsed.path
-                else (f"runs:/{parsed.run_id}")
-            )
-            return normal, parsed.run_id, record.sha256
+            return logged_model_source(self.store, source)
         return self._source_in_roots(source)
 
-    def _source_in_roots(self, source: str) -> tuple[str, str | None, str | None]:
-        from mlcore.artifacts import resolve_artifact_store
-
+    def _source_in_roots(self, source: str) -> ModelSource:
         if uri_scheme(source) in ("", "runs", "models"):
             raise InvalidInputError(
                 f"model source {source!r} must be runs:/..., models:/... or a URI in the "
@@ -259,13 +223,9 @@ class Registry:
                 if not artifacts.exists(manifest_path):
                     raise InvalidInputError(f"no mlcore model at {source}", field="source")
                 manifest = hashlib.sha256(artifacts.get_bytes(manifest_path)).hexdigest()
-                return join_uri(root, relative), None, manifest
+                return ModelSource(join_uri(root, relative), None, manifest)
         raise InvalidInputError(
             f"model source {source!r} lies outside the store's artifact roots; register "
             "models logged to this store (runs:/...) or stored under its artifact roots",
             field="source",
         )
-
-
-def _quote(text: str) -> str:
-    return text.replace("'", "''")

@@ -354,9 +354,9 @@ def _identity(tracker: Tracker, model_uri: str) -> tuple[str, str, str]:
     if not isinstance(model_uri, str) or not model_uri.strip():
         raise InvalidInputError("a model URI must be a non-empty string", field="model_uri")
     if model_uri.startswith("models:/"):
-        from mlcore.registry import Registry
+        from mlcore.stores.model_refs import resolve_model_version
 
-        version = Registry(tracker=tracker).resolve(model_uri)
+        version = resolve_model_version(tracker.store, model_uri)
         return version.name, str(version.version), version.uri
     return model_name_of(model_uri), "1", model_uri
 
@@ -365,7 +365,7 @@ def model_name_of(model_uri: str) -> str:
     """The name a model URI implies, without loading anything: the registered name of a
     ``models:/`` URI, else the last path component."""
     if model_uri.startswith("models:/"):
-        from mlcore.registry.model_uris import parse_models_uri
+        from mlcore.stores.model_refs import parse_models_uri
 
         return parse_models_uri(model_uri).name
     tail = model_uri.rstrip("/").rsplit("/", 1)[-1] or "model"

@@ -12,18 +12,21 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from mlcore.errors import NotFoundError
+from mlcore.stores.model_refs import resolve_model_version
 
 if TYPE_CHECKING:
-    from mlcore.tracking.tracker import Tracker
+    from mlcore.stores import MetadataStore
     from mlcore.types import ArtifactVersion, LineageGraph, ModelVersion
+
+__all__ = ["lineage"]
 
 _RUN_ID = re.compile(r"^(?:runs:/)?([0-9a-f]{32})/?$")
 
 
-def lineage(tracker: Tracker, start: str, depth: int = 10) -> LineageGraph:
+def lineage(store: MetadataStore, start: str, depth: int = 10) -> LineageGraph:
+    """The lineage graph around ``start`` in ``store``, ``depth`` hops each way."""
     from mlcore.types import LineageEdge, LineageGraph, LineageNode
 
-    store = tracker.store
     nodes: dict[str, LineageNode] = {}
     edges: set[tuple[str, str, str]] = set()
 
@@ -52,9 +55,7 @@ def lineage(tracker: Tracker, start: str, depth: int = 10) -> LineageGraph:
     if match:
         root = run_node(store.get_run(match.group(1)).info.run_id)
     elif start.startswith("models:/"):
-        from mlcore.registry import Registry
-
-        root = model_node(Registry(tracker=tracker).resolve(start))
+        root = model_node(resolve_model_version(store, start))
     else:
         root = artifact_node(store.get_artifact_version(start))
 
@@ -92,9 +93,7 @@ def lineage(tracker: Tracker, start: str, depth: int = 10) -> LineageGraph:
                 edges.add((node_id, consumer, "used"))
                 neighbours.append(consumer)
         else:
-            from mlcore.registry import Registry
-
-            model = Registry(tracker=tracker).resolve(node_id)
+            model = resolve_model_version(store, node_id)
             if model.run_id:
                 producer = run_node(model.run_id)
                 edges.add((producer, node_id, "produced"))

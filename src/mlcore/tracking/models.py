@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from mlcore._config import current_user
 from mlcore.errors import InvalidInputError
 from mlcore.flavors import (
     Flavor,
@@ -31,12 +32,31 @@ from mlcore.flavors import (
     save_model,
 )
 from mlcore.flavors.spec import MANIFEST
+from mlcore.stores.model_refs import resolve_model_version
+from mlcore.stores.registry_api import check_model_name
 from mlcore.types import FileInfo, build
-from mlcore.uris import file_uri_to_path, join_uri, parse_runs_uri, uri_scheme
+from mlcore.uris import (
+    file_uri_to_path,
+    join_uri,
+    parse_runs_uri,
+    uri_scheme,
+    validate_artifact_path,
+)
 
 if TYPE_CHECKING:
+    from mlcore.stores import MetadataStore
     from mlcore.tracking.tracker import Tracker
     from mlcore.types import ModelVersion
+
+__all__ = [
+    "LOGGED_MODELS_TAG",
+    "ModelInfo",
+    "ModelSource",
+    "load",
+    "log_model",
+    "logged_model_source",
+    "materialize",
+]
 
 LOGGED_MODELS_TAG = "mlcore.logged_models"
 
@@ -83,12 +103,8 @@ def log_model(
     registered_model_name: str | None = None,
     flavor_options: dict[str, Any] | None = None,
 ) -> ModelInfo:
-    from mlcore.uris import validate_artifact_path
-
     path = validate_artifact_path(artifact_path, allow_root=False)
     if registered_model_name is not None:
-        from mlcore.stores.registry_api import check_model_name
-
         check_model_name(registered_model_name)  # refuse before anything is written
     tracker.get_run(run_id)  # NotFoundError before any work
     chosen = _flavor(model, flavor)
@@ -142,10 +158,49 @@ def log_model(
     model_uri = f"runs:/{run_id}/{path}"
     version = None
     if registered_model_name is not None:
-        from mlcore.registry import Registry
-
-        version = Registry(tracker=tracker).create_version(registered_model_name, model_uri)
+        version = _register(tracker, registered_model_name, model_uri)
     return ModelInfo(model_uri, run_id, path, chosen.name, spec, version)
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """What a model version records about where its model lies."""
+
+    uri: str
+    run_id: str | None
+    manifest_sha256: str | None
+
+
+def logged_model_source(store: MetadataStore, uri: str) -> ModelSource:
+    """The source of a model logged at a ``runs:/`` URI: the URI normalised, its run, and the
+    sha256 of its manifest as the store recorded it when the model was logged.
+
+    Raises:
+        InvalidInputError: no model was logged there.
+        NotFoundError: the run does not exist.
+    """
+    parsed = parse_runs_uri(uri)
+    manifest_path = join_uri(parsed.path, MANIFEST) if parsed.path else MANIFEST
+    # NotFoundError for an unknown run, else the manifest's record (if a model is there)
+    record = store.artifact_records(parsed.run_id, manifest_path).get(manifest_path)
+    if record is None:
+        raise InvalidInputError(
+            f"no mlcore model at {uri} (log one there with log_model first)", field="source"
+        )
+    normal = f"runs:/{parsed.run_id}/{parsed.path}" if parsed.path else f"runs:/{parsed.run_id}"
+    return ModelSource(normal, parsed.run_id, record.sha256)
+
+
+def _register(tracker: Tracker, name: str, model_uri: str) -> ModelVersion:
+    """Register the model just logged at ``model_uri`` as the next version of ``name``."""
+    source = logged_model_source(tracker.store, model_uri)
+    return tracker.store.create_model_version(
+        name,
+        source.uri,
+        run_id=source.run_id,
+        manifest_sha256=source.manifest_sha256,
+        user=current_user(),
+    )
 
 
 def _remember(tracker: Tracker, run_id: str, path: str, spec: ModelSpec) -> None:
@@ -174,9 +229,7 @@ def materialize(tracker: Tracker, uri: str, *, pin: str | None = None) -> _Mater
     if not isinstance(uri, str) or not uri.strip():
         raise InvalidInputError("a model URI must be a non-empty string", field="model_uri")
     if uri.startswith("models:/"):
-        from mlcore.registry import Registry
-
-        version = Registry(tracker=tracker).resolve(uri)
+        version = resolve_model_version(tracker.store, uri)
         return materialize(tracker, version.source, pin=version.manifest_sha256)
     if uri.startswith("runs:/"):
         parsed = parse_runs_uri(uri)

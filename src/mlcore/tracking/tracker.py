@@ -641,7 +641,7 @@ class Tracker:
     def lineage(self, start: str, depth: int = 10) -> LineageGraph:
         """Runs, artifact versions and model versions that produced or consumed ``start``
         (``"name:v0"``, a run id or ``runs:/<id>``, ``models:/name/1``), transitively."""
-        return lineage(self, start, depth)
+        return lineage(self.store, start, depth)
 
     # -- models ----------------------------------------------------------------------------------
     def log_model(
