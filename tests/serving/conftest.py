@@ -62,5 +62,11 @@ def predicted(store: dict[str, Any], model: str, rows: Any) -> list[Any]:
     return store["models"][model].predict(rows).tolist()
 
 
+#: where the test client's requests come from: a loopback address, as a local client's would
+#: (without tokens the app serves loopback clients only; TestClient's default is "testclient")
+LOOPBACK_CLIENT = ("127.0.0.1", 50000)
+
+
 def client_for(uri: str, store: dict[str, Any], **options: Any) -> TestClient:
-    return TestClient(create_app(uri, tracking_uri=store["uri"], **options))
+    app = create_app(uri, tracking_uri=store["uri"], **options)
+    return TestClient(app, client=LOOPBACK_CLIENT)

@@ -34,7 +34,7 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
 
 def server_command(_tracker: object, args: argparse.Namespace) -> int:
     from mlcore.server import Server
-    from mlcore.server.security import load_tokens
+    from mlcore.web.tokens import load_tokens
 
     srv = Server.tracking(
         store=args.store,

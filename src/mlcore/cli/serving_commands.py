@@ -20,6 +20,8 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
         description=(
             "Loads MODEL_URI (models:/name@alias, models:/name/3, runs:/ID/model, a path), "
             "verifies it, and serves POST /invocations, /v2/models/NAME/infer, /metrics. "
+            "Tokens come from $MLCORE_SERVER_TOKENS ('token:read,token2:write') or "
+            "--tokens-file; with none, only loopback clients are served unless --allow-remote. "
             "With --kserve-manifest, prints a KServe InferenceService instead of serving."
         ),
     )
@@ -45,6 +47,16 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
         help="log this fraction of requests to the store (for `mlcore monitor drift`)",
     )
     serve.add_argument("--max-body-mb", type=int, default=64, help="largest request body")
+    serve.add_argument(
+        "--tokens-file",
+        metavar="FILE",
+        help="lines of 'token scope' (as for `mlcore server`; with $MLCORE_SERVER_TOKENS)",
+    )
+    serve.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="serve non-loopback clients even without tokens (trusted networks only)",
+    )
     serve.add_argument("--access-log", action="store_true", help="log every request")
     manifest = serve.add_argument_group("KServe")
     manifest.add_argument(
@@ -80,6 +92,7 @@ def serve_command(_tracker: object, args: argparse.Namespace) -> int:
     if args.kserve_manifest:
         return _print_manifest(args)
     from mlcore.server import Server
+    from mlcore.web.tokens import load_tokens
 
     srv = Server.model(
         args.model_uri,
@@ -91,6 +104,8 @@ def serve_command(_tracker: object, args: argparse.Namespace) -> int:
         accelerate=args.accelerate,
         log_predictions=args.log_predictions,
         max_body_mb=args.max_body_mb,
+        tokens=load_tokens(args.tokens_file),
+        allow_remote=args.allow_remote,
     )
     model = srv.app.state.served_model
     print(

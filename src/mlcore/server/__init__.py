@@ -80,9 +80,12 @@ class Server:
         accelerate: str = "auto",
         log_predictions: float = 0.0,
         max_body_mb: int = 64,
+        tokens: dict[str, str] | None = None,
+        allow_remote: bool = False,
     ) -> Server:
         """A model server for ``model_uri`` (see :func:`mlcore.serving.create_app`); the model
-        is loaded, verified and checked when ``app`` is first built."""
+        is loaded, verified and checked when ``app`` is first built. ``tokens`` and
+        ``allow_remote`` work as on :meth:`tracking`; any token's scope may predict."""
         from mlcore.serving.app import create_app
 
         app = create_app(
@@ -93,6 +96,8 @@ class Server:
             accelerate=accelerate,  # type: ignore[arg-type]
             log_predictions=log_predictions,
             max_body_mb=max_body_mb,
+            tokens=tokens,
+            allow_remote=allow_remote,
         )
         server = cls(app.state.service.options)
         server._app = app

@@ -21,13 +21,13 @@ from mlcore import _validation as check
 from mlcore._version import __version__
 from mlcore.artifacts import resolve_artifact_store
 from mlcore.errors import InvalidInputError, MlcoreError
-from mlcore.server import errors
 from mlcore.server.artifact_proxy import FILES, UPLOADS, ArtifactProxy
-from mlcore.server.security import Guard
 from mlcore.server.uri_mapping import UriMapping
 from mlcore.stores import MetadataStore, resolve_store
 from mlcore.stores.base import check_run_id
 from mlcore.stores.http_api import READ, SEARCHES, Operation, operations
+from mlcore.web import errors
+from mlcore.web.guard import Access, Guard
 
 _JSON_CONFIG = ConfigDict(ser_json_inf_nan="constants")
 
@@ -87,7 +87,7 @@ class SearchModelsRequest(BaseModel):
 
 
 def create_tracking_app(options: ServerOptions) -> Any:
-    """The ASGI app (FastAPI inside the :class:`~mlcore.server.security.Guard` middleware)."""
+    """The ASGI app (FastAPI inside the :class:`~mlcore.web.guard.Guard` middleware)."""
     store = resolve_store(options.store, artifact_uri=options.artifacts)
     root = store.default_artifact_root
     mapping = UriMapping(root)
@@ -130,8 +130,8 @@ def create_tracking_app(options: ServerOptions) -> Any:
         allow_remote=options.allow_remote,
         max_body_bytes=options.max_body_mb * 1024 * 1024,
         max_upload_bytes=options.max_upload_gb * 1024**3,
-        read_paths=read_paths,
         upload_prefixes=(FILES, UPLOADS),
+        access=Access(read_paths=read_paths),
     )
 
 

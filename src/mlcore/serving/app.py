@@ -12,6 +12,11 @@
 Bad input is a 400 whose JSON body says what is wrong (``{"error_code", "message"}``, and
 ``"error"`` on the ``/v2`` routes as KServe clients read it); an oversized body is a 413, an
 unknown model a 404. Nothing in a response reveals a stack trace.
+
+Who may call is the tracking server's rule (:class:`mlcore.web.guard.Guard`): with tokens, every
+route but the probes (``/ping``, ``/health``, ``/version``, ``/metrics``, ``/v2/health/*``)
+needs a bearer token, and a read token suffices (predictions change nothing); without tokens,
+only loopback clients are served unless ``allow_remote``.
 """
 
 from __future__ import annotations
@@ -21,11 +26,12 @@ import json
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import asdict, dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -37,10 +43,21 @@ from mlcore.serving.batching import BatchingOptions, MicroBatcher
 from mlcore.serving.metrics import CONTENT_TYPE, ServingMetrics
 from mlcore.serving.payloads import UnsupportedMediaType, parse_invocation, predictions_body
 from mlcore.serving.runtime import Accelerate, ServedModel
+from mlcore.web.bodies import TOO_LARGE, BodyTooLarge, read_body
+from mlcore.web.errors import HTTP_CODES, error_body
+from mlcore.web.guard import Access, Guard
+from mlcore.web.tokens import check_tokens
 
 log = logging.getLogger("mlcore.serving")
 
 OPTIONS_ENV = "MLCORE_SERVING_OPTIONS"
+
+#: who may call what: the probes are public, and nothing needs more than a read token
+ACCESS = Access(
+    public=frozenset({"/ping", "/health", "/version", "/metrics"}),
+    public_prefixes=("/v2/health/",),
+    read_only=True,
+)
 
 
 @dataclass(frozen=True)
@@ -55,34 +72,33 @@ class ServingOptions:
     accelerate: Accelerate = "auto"
     log_predictions: float = 0.0
     max_body_mb: int = 64
+    #: token -> "read"/"write" (either may predict); none: loopback clients only
+    tokens: dict[str, str] = field(default_factory=dict)
+    allow_remote: bool = False
 
     def to_env(self) -> str:
         return json.dumps(asdict(self))
 
 
-class _TooLarge(Exception):
-    pass
-
-
-def _error(status: int, code: str, message: str, *, oip_route: bool = False) -> JSONResponse:
-    body: dict[str, Any] = {"error_code": code, "message": message}
+def _error(
+    status: int,
+    code: str,
+    message: str,
+    *,
+    oip_route: bool = False,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    body = error_body(code, message)
     if oip_route:
         body["error"] = message
-    return JSONResponse(body, status_code=status)
+    return JSONResponse(body, status_code=status, headers=dict(headers or {}) or None)
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise _TooLarge
-    chunks = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _TooLarge
-        chunks.append(chunk)
-    return b"".join(chunks)
+def _refusal(
+    path: str, status: int, code: str, message: str, headers: Mapping[str, str]
+) -> Response:
+    """The guard's refusals (401, 403), in the OIP shape on the ``/v2`` routes."""
+    return _error(status, code, message, oip_route=path.startswith("/v2"), headers=headers)
 
 
 class _Service:
@@ -123,19 +139,14 @@ class _Service:
     ) -> Response:
         started = time.perf_counter()
         try:
-            body = await _read_body(request, self.limit)
+            body = await read_body(request, self.limit)
             prepared, context = parse(body)
             output = await self.batcher.predict(prepared)
             response = respond(output, context)
             if self.logger is not None and self.logger.sample():
                 self.logger.record(prepared, output)
-        except _TooLarge:
-            response = _error(
-                413,
-                "TOO_LARGE",
-                f"the request body is larger than this server accepts ({self.limit} bytes)",
-                oip_route=oip_route,
-            )
+        except BodyTooLarge as exc:
+            response = _error(413, TOO_LARGE, str(exc), oip_route=oip_route)
         except UnsupportedMediaType as exc:
             response = _error(415, exc.code, str(exc), oip_route=oip_route)
         except InvalidInputError as exc:
@@ -253,6 +264,8 @@ def create_app(
     accelerate: Accelerate = "auto",
     log_predictions: float = 0.0,
     max_body_mb: int = 64,
+    tokens: Mapping[str, str] | None = None,
+    allow_remote: bool = False,
 ) -> Starlette:
     """The serving app for ``model`` (a model URI, or an already loaded :class:`ServedModel`).
 
@@ -264,6 +277,10 @@ def create_app(
         log_predictions: the fraction of requests whose inputs and predictions are logged to the
             store (for ``mlcore monitor drift``).
         max_body_mb: the largest request body accepted.
+        tokens: ``{token: "read" or "write"}`` (as ``mlcore.web.tokens.load_tokens`` reads them
+            from ``MLCORE_SERVER_TOKENS`` or a tokens file); every route but the probes then
+            needs ``Authorization: Bearer <token>``, and either scope may predict.
+        allow_remote: without tokens, serve non-loopback clients too (trusted networks only).
 
     Raises:
         NotFoundError: the model does not exist.
@@ -297,6 +314,8 @@ def create_app(
         accelerate=accelerate,
         log_predictions=log_predictions,
         max_body_mb=max_body_mb,
+        tokens=check_tokens(tokens or {}),
+        allow_remote=allow_remote,
     )
     return create_app_from_options(options, model if isinstance(model, ServedModel) else None)
 
@@ -340,7 +359,7 @@ def create_app_from_options(options: ServingOptions, model: ServedModel | None =
 
     async def not_found(request: Request, exc: Exception) -> Response:
         status = int(getattr(exc, "status_code", 404))
-        code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(status, "HTTP_ERROR")
+        code = HTTP_CODES.get(status, "HTTP_ERROR")
         return _error(
             status,
             code,
@@ -348,8 +367,20 @@ def create_app_from_options(options: ServingOptions, model: ServedModel | None =
             oip_route=request.url.path.startswith("/v2"),
         )
 
+    guard = Middleware(
+        Guard,
+        tokens=dict(options.tokens),
+        allow_remote=options.allow_remote,
+        max_body_bytes=None,  # the handlers read bodies up to service.limit
+        access=ACCESS,
+        error=_refusal,
+        token_hint="send Authorization: Bearer <token>",
+    )
     app = Starlette(
-        routes=routes, lifespan=lifespan, exception_handlers={404: not_found, 405: not_found}
+        routes=routes,
+        middleware=[guard],
+        lifespan=lifespan,
+        exception_handlers={404: not_found, 405: not_found},
     )
     app.state.served_model = model
     app.state.service = service

@@ -58,6 +58,7 @@ def inference_service(
         "0.0.0.0",  # inside the pod; KServe's network fronts it
         "--port",
         str(PORT),
+        "--allow-remote",  # the cluster decides who reaches the pod, not the loopback rule
     ]
     if max_batch_size is not None:
         args += ["--max-batch-size", str(max_batch_size)]

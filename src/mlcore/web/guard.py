@@ -1,0 +1,181 @@
+"""Who may call an app, and how much they may send: an ASGI middleware.
+
+- Tokens (:mod:`mlcore.web.tokens`): clients send ``Authorization: Bearer <token>``; a read
+  token may call only what :class:`Access` says reads.
+- No token configured: only loopback clients are served, unless ``allow_remote``.
+- Public paths (health probes) are served to anyone.
+- Bodies: up to ``max_body_bytes`` (``max_upload_bytes`` under ``upload_prefixes``); a declared
+  or streamed body over the limit gets 413 and the app never sees the rest of it.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from mlcore.web.bodies import TOO_LARGE, declared_length, too_large_message
+from mlcore.web.errors import ErrorResponder, plain_error
+from mlcore.web.tokens import READ, WRITE
+
+__all__ = ["DEFAULT_PUBLIC_PATHS", "Access", "Guard", "is_loopback"]
+
+#: probes a load balancer calls without a token
+DEFAULT_PUBLIC_PATHS = frozenset({"/health", "/version", "/ping"})
+
+
+@dataclass(frozen=True)
+class Access:
+    """Which scope each request needs: the app's routes as data.
+
+    Paths in ``public`` (or under ``public_prefixes``) need none; ``GET``, ``HEAD`` and
+    ``OPTIONS`` need ``read``, and so do the paths in ``read_paths`` (POST endpoints that only
+    read: searches, gets); everything else needs ``write``. ``read_only`` says no route
+    changes anything, so a read token may call them all.
+    """
+
+    public: frozenset[str] = DEFAULT_PUBLIC_PATHS
+    public_prefixes: tuple[str, ...] = ()
+    read_paths: frozenset[str] = frozenset()
+    read_only: bool = False
+
+    def scope_needed(self, method: str, path: str) -> str | None:
+        """``"read"``, ``"write"``, or None for a public path."""
+        if path in self.public or path.startswith(self.public_prefixes):
+            return None
+        if self.read_only or method in ("GET", "HEAD", "OPTIONS") or path in self.read_paths:
+            return READ
+        return WRITE
+
+
+def is_loopback(host: str | None) -> bool:
+    if not host:
+        return False
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+class _TooLarge(BaseException):  # not an Exception: frameworks must not swallow it
+    pass
+
+
+@dataclass
+class Guard:
+    """ASGI middleware: loopback rule, bearer tokens and scopes, body limits."""
+
+    app: Any
+    tokens: dict[str, str] = field(default_factory=dict)
+    allow_remote: bool = False
+    #: None: the app reads bodies with its own limit (:func:`mlcore.web.bodies.read_body`)
+    max_body_bytes: int | None = 64 * 1024 * 1024
+    max_upload_bytes: int = 1 << 40
+    upload_prefixes: tuple[str, ...] = ()
+    access: Access = field(default_factory=Access)
+    #: how refusals look (an app whose clients read another error shape gives its own)
+    error: ErrorResponder = plain_error
+    #: how a client sends a token, in the 401's message
+    token_hint: str = "set MLCORE_TRACKING_TOKEN"
+
+    async def __call__(
+        self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]
+    ) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        refusal = self._refusal(scope)
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
+        path = _route_path(scope)
+        limit = (
+            self.max_upload_bytes if path.startswith(self.upload_prefixes) else self.max_body_bytes
+        )
+        if limit is None:
+            await self.app(scope, receive, send)
+            return
+        declared = declared_length(scope.get("headers", ()))
+        if declared is not None and declared > limit:
+            await self._too_large(path, limit)(scope, receive, send)
+            return
+        received = 0
+        started = False
+
+        async def counting_receive() -> Any:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise _TooLarge
+            return message
+
+        async def tracking_send(message: Any) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except _TooLarge:
+            if not started:
+                await self._too_large(path, limit)(scope, receive, send)
+
+    def _refusal(self, scope: dict[str, Any]) -> Any:
+        path = _route_path(scope)
+        needed = self.access.scope_needed(scope["method"], path)
+        if needed is None:
+            return None
+        if not self.tokens:
+            client = scope.get("client")
+            if self.allow_remote or is_loopback(client[0] if client else None):
+                return None
+            return self.error(
+                path,
+                403,
+                "FORBIDDEN",
+                "this server has no tokens configured and serves loopback clients only "
+                "(start it with tokens, or --allow-remote)",
+                {},
+            )
+        auth = (_header(scope, b"authorization") or "").strip()
+        scheme, _, token = auth.partition(" ")
+        granted = None
+        if scheme.lower() == "bearer" and token:
+            for known, scope_name in self.tokens.items():
+                if hmac.compare_digest(known.encode(), token.strip().encode()):
+                    granted = scope_name
+        if granted is None:
+            return self.error(
+                path,
+                401,
+                "UNAUTHORIZED",
+                f"a valid bearer token is required ({self.token_hint})",
+                {"WWW-Authenticate": "Bearer"},
+            )
+        if granted == READ and needed == WRITE:
+            return self.error(path, 403, "FORBIDDEN", "this token may only read", {})
+        return None
+
+    def _too_large(self, path: str, limit: int) -> Any:
+        return self.error(path, 413, TOO_LARGE, too_large_message(limit), {})
+
+
+def _route_path(scope: dict[str, Any]) -> str:
+    """The path the app routes on (without the prefix it is mounted under, if any)."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root):
+        return path[len(root) :] or "/"
+    return path
+
+
+def _header(scope: dict[str, Any], name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key.lower() == name:
+            return str(value.decode("latin-1"))
+    return None
