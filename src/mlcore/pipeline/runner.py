@@ -46,7 +46,8 @@ from mlcore.pipeline.spec import PipelineSpec
 from mlcore.pipeline.worker import ArtifactRef, StepResultData
 
 if TYPE_CHECKING:
-    from mlcore.tracking import ActiveRun, RunEnd, Tracker
+    from mlcore.tracking import ActiveRun, Tracker
+    from mlcore.tracking.bulk_runs import RunEnd
 
 __all__ = ["PipelineResult", "PipelineRunner", "StepInfo"]
 

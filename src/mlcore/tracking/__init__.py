@@ -4,14 +4,13 @@ Modules: ``tracker`` (Tracker), ``active_run`` (ActiveRun handles), ``writer`` (
 writer and heartbeat), ``config`` (W&B-style Config), ``lifecycle`` (exit, SIGTERM, crash
 handling), ``tables`` (runs as pyarrow), ``artifact_formats``, ``run_context``, ``models``
 (log_model / load_model), ``artifact_versions`` (W&B-style versioned artifacts),
-``lineage``, ``bulk_runs`` (what ``Tracker.create_runs`` / ``end_runs`` take).
+``lineage``.
 """
 
 from mlcore.tracking.active_run import ActiveRun
 from mlcore.tracking.artifact_versions import Artifact
-from mlcore.tracking.bulk_runs import RunEnd, RunSpec
 from mlcore.tracking.config import Config
 from mlcore.tracking.models import ModelInfo
 from mlcore.tracking.tracker import Tracker
 
-__all__ = ["ActiveRun", "Artifact", "Config", "ModelInfo", "RunEnd", "RunSpec", "Tracker"]
+__all__ = ["ActiveRun", "Artifact", "Config", "ModelInfo", "Tracker"]

@@ -16,7 +16,7 @@ class RunSpec:
 
     Attributes:
         name: the run's name; a generated one when None.
-        tags: its first tags, stored as given (no source tags are added).
+        tags: its first tags.
         params: its params (any values; stored as text).
         config: a W&B-style config, kept as given and logged as params too. A run with a
             config is created in a transaction of its own.

@@ -12,6 +12,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, overload
 
 from mlcore import _config
@@ -222,6 +223,7 @@ class Tracker:
         experiment: str | None = None,
         experiment_id: str | None = None,
         end: Sequence[RunEnd] = (),
+        tag_source: bool = False,
     ) -> list[Run]:
         """Create RUNNING runs in bulk, in order, kept alive by this process's heartbeat
         (unless a spec says ``heartbeat=False``) until :meth:`end_runs` or :meth:`end_run`.
@@ -236,6 +238,8 @@ class Tracker:
             experiment: experiment name or id, as for :meth:`create_run`.
             experiment_id: an experiment's id, used as it is; instead of ``experiment``.
             end: runs to end in the same transaction.
+            tag_source: add the tags that describe this program (``mlcore.source.*``), as
+                :meth:`create_run` does; otherwise tags are stored as given.
 
         Raises:
             InvalidInputError: both experiments given, a malformed ``run_id``, a bad name,
@@ -249,6 +253,9 @@ class Tracker:
         now = _now_ms()
         ends = self._ending(end, now)
         alive_until = self._writer.alive_until()
+        if tag_source:
+            source = source_tags()
+            runs = [replace(spec, tags={**source, **spec.tags}) for spec in runs]
         if all(spec.config is None for spec in runs):
             created = self._store.create_runs(
                 experiment_id,
