@@ -11,6 +11,11 @@
   step skips its dependents but not independent branches (unless ``fail_fast``); exit
   handlers run whatever happened.
 - Ctrl-C cancels running steps (KILLED) and ends the pipeline run KILLED.
+
+This module is the scheduling loop. The steps and the values between them are in ``graph``,
+caching in ``cache``, what a step run records in ``records``, handing a step to the executor
+and reading its result in ``dispatch``; step runs are created and ended in bulk with
+``Tracker.create_runs`` / ``end_runs``.
 """
 
 from __future__ import annotations
