@@ -117,7 +117,7 @@ def _show(tracker: Tracker, sweep_id: str, json_out: bool = False) -> int:
         print_table(
             "parameter importance (fANOVA)", ["parameter", "importance"], list(importance.items())
         )
-    from mlcore.sweep.engine import PLOT_FILE
+    from mlcore.sweep.report import PLOT_FILE
 
     if any(f.path == PLOT_FILE for f in tracker.list_artifacts(sweep.id)):
         print(f"parallel coordinates: artifact {PLOT_FILE} of run {sweep.id}")

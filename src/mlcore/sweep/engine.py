@@ -8,13 +8,15 @@ or machines never run a trial twice, and every claimed trial has its run. A tria
 RUNNING by a dead agent (its heartbeat stopped: it reads CRASHED) is run again with the same
 parameters by the next agent that resumes the sweep, as attempt 2; the dead attempt ends
 KILLED with a tag saying so.
+
+How trial runs are tagged and read is in ``trial_runs``; the table, importance, plot and
+summary of what a sweep found are in ``report``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import math
 import uuid
 from dataclasses import dataclass
@@ -22,7 +24,9 @@ from typing import TYPE_CHECKING, Any
 
 from mlcore.errors import AlreadyExistsError, InvalidInputError, NotFoundError
 from mlcore.executors.pickling import dumps_with_code
+from mlcore.sweep import report
 from mlcore.sweep.config import SweepConfig, parse_config
+from mlcore.sweep.report import PLOT_FILE
 from mlcore.sweep.search import OptunaSearch, draw, grid_points
 from mlcore.sweep.trial import (
     _LOCAL,
@@ -32,6 +36,16 @@ from mlcore.sweep.trial import (
     TrialSpec,
     run_trial,
 )
+from mlcore.sweep.trial_runs import (
+    ATTEMPT_TAG,
+    KIND_TAG,
+    SWEEP_TAG,
+    TRIAL_TAG,
+    best_run,
+    metric_value,
+    trial_params,
+)
+from mlcore.tracking.bulk_runs import RunSpec
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -40,14 +54,7 @@ if TYPE_CHECKING:
     from mlcore.tracking import Tracker
     from mlcore.types import Run
 
-log = logging.getLogger("mlcore.sweep")
-
-KIND_TAG = "mlcore.sweep.kind"
-SWEEP_TAG = "mlcore.sweep.id"
-TRIAL_TAG = "mlcore.sweep.trial"
-ATTEMPT_TAG = "mlcore.sweep.attempt"
 CONFIG_FILE = "sweep.json"
-PLOT_FILE = "parallel_coordinates.png"
 TERMINAL = ("FINISHED", "FAILED", "KILLED")
 
 
@@ -126,52 +133,17 @@ class Sweep:
         )
 
     def value_of(self, run: Run) -> float | None:
-        if self.config.metric is None:
-            return None
-        value = run.data.metrics.get(self.config.metric)
-        return None if value is None or not math.isfinite(value) else float(value)
+        """The run's value of the sweep's metric (None if it has none)."""
+        return metric_value(self.config, run)
 
     @property
     def best_run(self) -> Run | None:
         """The finished (or early-stopped) trial with the best value of the metric."""
-        return self._best(self.runs)
-
-    def _best(self, runs: list[Run]) -> Run | None:
-        scored = [
-            (v, r)
-            for r in runs
-            if r.info.status.value in ("FINISHED", "KILLED") and (v := self.value_of(r)) is not None
-        ]
-        if not scored:
-            return None
-        best = max if self.config.maximize else min
-        return best(scored, key=lambda item: item[0])[1]
+        return best_run(self.config, self.runs)
 
     def runs_table(self) -> pa.Table:
         """One row per trial run: id, trial, attempt, status, each parameter, the metric."""
-        return self._table(self.runs)
-
-    def _table(self, runs: list[Run]) -> pa.Table:
-        import pyarrow as pa
-
-        names = [p.name for p in self.config.parameters]
-        columns: dict[str, list[Any]] = {
-            "run_id": [r.info.run_id for r in runs],
-            "trial": [int(r.data.tags.get(TRIAL_TAG, 0)) for r in runs],
-            "attempt": [int(r.data.tags.get(ATTEMPT_TAG, 1)) for r in runs],
-            "status": [r.info.status.value for r in runs],
-        }
-        for name in names:
-            columns[name] = [_param_value(r.data.params.get(name)) for r in runs]
-        if self.config.metric:
-            columns[self.config.metric] = [self.value_of(r) for r in runs]
-        arrays = {}
-        for key, values in columns.items():
-            try:
-                arrays[key] = pa.array(values)
-            except (pa.ArrowInvalid, pa.ArrowTypeError):
-                arrays[key] = pa.array([None if v is None else str(v) for v in values])
-        return pa.table(arrays)
+        return report.runs_table(self.config, self.runs)
 
     # -- running trials ----------------------------------------------------------------------------
     def run(
@@ -223,7 +195,7 @@ class Sweep:
             if isinstance(executor, str):  # built here
                 runner.close()
         runs = self.runs  # read once: for the summary, the plot and whether the sweep is done
-        self._log_summary(runs)
+        report.log_summary(self.tracker, self.id, self.config, runs)
         self._refresh(runs)
         if self._exhausted():
             self.tracker.end_run(self.id, "FINISHED")
@@ -397,15 +369,15 @@ class Sweep:
             self._experiment_id = self.tracker.get_run(self.id).info.experiment_id
         run_id = trial_run_id(self.id, trial, attempt)
         try:
-            self.tracker.create_run(
-                experiment_id=self._experiment_id,
+            tags = {SWEEP_TAG: self.id, TRIAL_TAG: str(trial), ATTEMPT_TAG: str(attempt)}
+            claim = RunSpec(
                 run_id=run_id,
                 name=f"trial-{trial}" + (f"-attempt-{attempt}" if attempt > 1 else ""),
-                tags={SWEEP_TAG: self.id, TRIAL_TAG: str(trial), ATTEMPT_TAG: str(attempt)},
+                tags=tags,
                 parent_run_id=self.id,
                 config=params,
-                heartbeat=True,
             )
+            self.tracker.create_runs([claim], experiment_id=self._experiment_id, tag_source=True)
         except AlreadyExistsError:  # another agent claimed the trial
             if number is not None and self._search is not None:
                 self._search.forget(number)
@@ -453,117 +425,14 @@ class Sweep:
     def importance(self) -> dict[str, float]:
         """How much each searched parameter explains the metric (Optuna's fANOVA, over the
         finished trials); empty with fewer than 3 of them."""
-        searched = [s for s in self.config.parameters if s.distribution != "constant"]
-        finished = [
-            r
-            for r in self.runs
-            if r.info.status.value == "FINISHED" and self.value_of(r) is not None
-        ]
-        if len(finished) < 3 or not searched or self.config.metric is None:
-            return {}
-        try:
-            import optuna
-        except ImportError:
-            return {}
-        search = OptunaSearch(self.config, 0)
-        search.observe(
-            [
-                (r.info.run_id, _params(r, self.config), "FINISHED", self.value_of(r))
-                for r in finished
-            ]
-        )
-        try:
-            found = optuna.importance.get_param_importances(
-                search.study, evaluator=optuna.importance.FanovaImportanceEvaluator(seed=0)
-            )
-        except (RuntimeError, ValueError):
-            return {}
-        return {k: float(v) for k, v in found.items()}
-
-    def _log_summary(self, runs: list[Run]) -> None:
-        best = self._best(runs)
-        if best is not None and self.config.metric:
-            value = self.value_of(best)
-            if value is not None:
-                self.tracker.log_metric(self.id, f"best/{self.config.metric}", value)
-            self.tracker.set_tag(self.id, "mlcore.sweep.best_run", best.info.run_id)
-        try:
-            self._plot(runs, PLOT_FILE)
-        except Exception:  # a plot is a convenience; never fail the sweep for it
-            log.exception("could not draw the sweep's parallel-coordinates plot")
+        return report.importance(self.config, self.runs)
 
     def plot_parallel_coordinates(self, artifact_file: str = PLOT_FILE) -> str | None:
         """Draw every finished trial as a line across the parameters and the metric; logged
         as an artifact of the sweep run. Returns the artifact path (None without trials)."""
-        return self._plot(self.runs, artifact_file)
-
-    def _plot(self, runs: list[Run], artifact_file: str) -> str | None:
-        table = self._table(runs)
-        names = [p.name for p in self.config.parameters if p.distribution != "constant"]
-        metric = self.config.metric
-        rows = [r for r in table.to_pylist() if r["status"] in ("FINISHED", "KILLED")]
-        if not rows or not names:
-            return None
-        import matplotlib
-
-        matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
-        import numpy as np
-
-        axes = names + ([metric] if metric else [])
-        scaled = np.zeros((len(rows), len(axes)))
-        labels: list[list[tuple[float, str]]] = []  # per axis: (height, text)
-        for j, name in enumerate(axes):
-            raw = [row.get(name) for row in rows]
-            numeric = all(isinstance(v, (int, float)) and v is not None for v in raw)
-            if numeric:
-                values = np.asarray(raw, dtype=float)
-            else:
-                levels = sorted({str(v) for v in raw})
-                values = np.asarray([levels.index(str(v)) for v in raw], dtype=float)
-            low, span = values.min(), values.max() - values.min()
-            scaled[:, j] = (values - low) / span if span else 0.5
-            if numeric:
-                ends = [(0.0, low), (1.0, values.max())] if span else [(0.5, low)]
-                labels.append([(h, f"{v:.4g}") for h, v in ends])
-            else:
-                labels.append([((k / span if span else 0.5), t) for k, t in enumerate(levels)])
-        from matplotlib.collections import LineCollection
-
-        fig, ax = plt.subplots(figsize=(1.6 * len(axes) + 2, 4))
-        colors = scaled[:, -1] if metric else np.zeros(len(rows))
-        cmap = plt.get_cmap("viridis" if self.config.maximize else "viridis_r")
-        xs = np.arange(len(axes), dtype=float)
-        lines = LineCollection(  # one artist for every trial: fast with thousands of them
-            [np.column_stack([xs, row]) for row in scaled],
-            colors=cmap(colors),
-            alpha=0.7,
-            linewidths=1.2,
+        return report.plot_parallel_coordinates(
+            self.tracker, self.id, self.config, self.runs, artifact_file
         )
-        ax.add_collection(lines)
-        for j, marks in enumerate(labels):
-            ax.axvline(j, color="0.75", lw=0.8, zorder=0)
-            for height, text in marks:
-                ax.text(j + 0.03, height, text, fontsize=8, va="center", color="0.25")
-        ax.set_xlim(-0.1, len(axes) - 0.6)
-        ax.set_ylim(-0.05, 1.05)
-        ax.set_xticks(range(len(axes)), axes)
-        ax.set_yticks([])
-        ax.set_title(f"sweep {self.id[:8]}: {len(rows)} trials")
-        fig.tight_layout()
-        self.tracker.log_figure(self.id, fig, artifact_file)
-        plt.close(fig)
-        return artifact_file
-
-
-def _param_value(text: str | None) -> Any:
-    if text is None:
-        return None
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return text
-    return value if isinstance(value, (int, float, bool)) else text
 
 
 def trial_run_id(sweep_id: str, trial: int, attempt: int) -> str:
@@ -576,7 +445,7 @@ def _known(run: Run, sweep: Sweep) -> _Trial:
         run_id=run.info.run_id,
         trial=int(run.data.tags.get(TRIAL_TAG, -1)),
         attempt=int(run.data.tags.get(ATTEMPT_TAG, 1)),
-        params=_params(run, sweep.config),
+        params=trial_params(sweep.config, run),
         status=run.info.status.value,
         value=sweep.value_of(run),
     )
@@ -596,14 +465,6 @@ def _reported(value: bytes | None) -> tuple[str, float | None] | None:
         return None
     finite = isinstance(metric, (int, float)) and math.isfinite(metric)
     return status, float(metric) if finite else None
-
-
-def _params(run: Run, config: SweepConfig) -> dict[str, Any]:
-    return {
-        s.name: _param_value(run.data.params.get(s.name))
-        for s in config.parameters
-        if s.name in run.data.params
-    }
 
 
 def sweep(

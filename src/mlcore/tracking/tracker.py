@@ -12,17 +12,19 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, overload
 
 from mlcore import _config
 from mlcore import _validation as check
 from mlcore.artifacts import ArtifactStore, resolve_artifact_store
 from mlcore.errors import InvalidInputError, NotFoundError
-from mlcore.stores import MetadataStore, RunPage, resolve_store
+from mlcore.stores import MetadataStore, NewRun, RunPage, RunUpdate, resolve_store
 from mlcore.stores.base import check_run_id
 from mlcore.tracking import artifact_formats, lifecycle
 from mlcore.tracking.active_run import ActiveRun
 from mlcore.tracking.artifact_versions import Artifact, log_artifact_version, use_artifact
+from mlcore.tracking.bulk_runs import RunEnd, RunSpec
 from mlcore.tracking.lineage import lineage
 from mlcore.tracking.models import ModelInfo, log_model
 from mlcore.tracking.models import load as load_model_uri
@@ -42,6 +44,13 @@ _HEX_DIGITS = frozenset("0123456789abcdef")
 
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
+
+
+def _check_new_run_id(run_id: object) -> None:
+    if run_id is not None and not (
+        isinstance(run_id, str) and len(run_id) == 32 and set(run_id) <= _HEX_DIGITS
+    ):
+        raise InvalidInputError("run_id must be 32 lower-case hex digits", field="run_id")
 
 
 class Tracker:
@@ -186,14 +195,8 @@ class Tracker:
             heartbeat: keep the run alive with this process's heartbeat, so it reads as
                 CRASHED if the process dies.
         """
-        if experiment_id is None:
-            experiment_id = self._experiment_id(experiment)
-        elif experiment is not None:
-            raise InvalidInputError("give experiment or experiment_id, not both")
-        if run_id is not None and not (
-            isinstance(run_id, str) and len(run_id) == 32 and set(run_id) <= _HEX_DIGITS
-        ):
-            raise InvalidInputError("run_id must be 32 lower-case hex digits", field="run_id")
+        experiment_id = self._target_experiment(experiment, experiment_id)
+        _check_new_run_id(run_id)
         all_tags = {**source_tags(), **(dict(tags) if tags else {})}
         if notes is not None:
             all_tags["mlcore.note"] = notes
@@ -213,7 +216,109 @@ class Tracker:
             self._writer.register_run(run.info.run_id)
         return run
 
-    def _experiment_id(self, experiment: str | None) -> str:
+    def create_runs(
+        self,
+        runs: Sequence[RunSpec],
+        *,
+        experiment: str | None = None,
+        experiment_id: str | None = None,
+        end: Sequence[RunEnd] = (),
+        tag_source: bool = False,
+    ) -> list[Run]:
+        """Create RUNNING runs in bulk, in order, kept alive by this process's heartbeat
+        (unless a spec says ``heartbeat=False``) until :meth:`end_runs` or :meth:`end_run`.
+
+        The runs, and the ends of ``end`` (see :meth:`end_runs`), are stored in one
+        transaction, all or none; a run with a ``config`` is created in a transaction of its
+        own, after the ends. What a pipeline does when steps end and others start; a sweep
+        claims a trial with one run of a given ``run_id``.
+
+        Args:
+            runs: the runs to create (all in one experiment, with one start time).
+            experiment: experiment name or id, as for :meth:`create_run`.
+            experiment_id: an experiment's id, used as it is; instead of ``experiment``.
+            end: runs to end in the same transaction.
+            tag_source: add the tags that describe this program (``mlcore.source.*``), as
+                :meth:`create_run` does; otherwise tags are stored as given.
+
+        Raises:
+            InvalidInputError: both experiments given, a malformed ``run_id``, a bad name,
+                status or tag (nothing is created).
+            NotFoundError: unknown experiment or parent run (nothing is created).
+            AlreadyExistsError: a run has one of the given run ids (nothing is created).
+        """
+        experiment_id = self._target_experiment(experiment, experiment_id)
+        for spec in runs:
+            _check_new_run_id(spec.run_id)
+        now = _now_ms()
+        ends = self._ending(end, now)
+        alive_until = self._writer.alive_until()
+        if tag_source:
+            source = source_tags()
+            runs = [replace(spec, tags={**source, **spec.tags}) for spec in runs]
+        if all(spec.config is None for spec in runs):
+            created = self._store.create_runs(
+                experiment_id,
+                [
+                    NewRun(
+                        name=spec.name if spec.name is not None else generate_run_name(),
+                        start_time=now,
+                        tags=spec.tags,
+                        params=spec.params,
+                        parent_run_id=spec.parent_run_id,
+                        alive_until=alive_until if spec.heartbeat else None,
+                        run_id=spec.run_id,
+                    )
+                    for spec in runs
+                ],
+                updates=ends,
+            )
+        else:  # the store's bulk path takes params only
+            self._store.update_runs(ends)
+            created = [
+                self._store.create_run(
+                    experiment_id,
+                    name=spec.name if spec.name is not None else generate_run_name(),
+                    start_time=now,
+                    tags=spec.tags,
+                    parent_run_id=spec.parent_run_id,
+                    config=spec.config,
+                    params=spec.params,
+                    alive_until=alive_until if spec.heartbeat else None,
+                    run_id=spec.run_id,
+                )
+                for spec in runs
+            ]
+        for spec, run in zip(runs, created):
+            self._remember_run(run.info.run_id)
+            if spec.heartbeat:
+                self._writer.register_run(run.info.run_id)
+        return created
+
+    def end_runs(self, runs: Sequence[RunEnd]) -> None:
+        """End runs in bulk: their status, end time and tags, in one transaction. Unlike
+        :meth:`end_run` it neither flushes buffered metrics nor compacts them first (the
+        writer stores them as usual): what a scheduler ending many runs at once needs."""
+        self._store.update_runs(self._ending(runs, _now_ms()))
+
+    def _ending(self, runs: Sequence[RunEnd], now: int) -> list[RunUpdate]:
+        """The store's updates for ``runs``, whose heartbeat stops here."""
+        updates = [
+            RunUpdate(
+                check_run_id(end.run_id),
+                end.status,
+                end.end_time if end.end_time is not None else now,
+                end.tags,
+            )
+            for end in runs
+        ]
+        for update in updates:
+            self._writer.unregister_run(update.run_id)
+        return updates
+
+    def resolve_experiment_id(self, experiment: str | None = None) -> str:
+        """The id of ``experiment``, a name or an id; a name not known yet is created (as
+        :meth:`create_run` does). None: ``$MLCORE_EXPERIMENT_NAME``, else ``Default``."""
         if experiment is None:
             name = _config.env_str("MLCORE_EXPERIMENT_NAME") or _config.DEFAULT_EXPERIMENT
             return self.get_or_create_experiment(name).experiment_id
@@ -224,6 +329,13 @@ class Tracker:
         if text.isdigit():
             return self._store.get_experiment(text).experiment_id
         return self.get_or_create_experiment(text).experiment_id
+
+    def _target_experiment(self, experiment: str | None, experiment_id: str | None) -> str:
+        if experiment_id is None:
+            return self.resolve_experiment_id(experiment)
+        if experiment is not None:
+            raise InvalidInputError("give experiment or experiment_id, not both")
+        return experiment_id
 
     def start_run(
         self,
