@@ -44,7 +44,7 @@ def require_artifact_versions(store: StoreBase) -> ArtifactVersionStore:
 def _lacks(store: StoreBase, feature: str, interface: str) -> str:
     name = getattr(store, "display_name", None) or type(store).__name__
     return (
-        f"{name!r} ({type(store).__name__}) implements {_has(store)} only: {feature} needs a "
+        f"{name} ({type(store).__name__}) implements {_has(store)} only: {feature} needs a "
         f"store that implements {interface}"
     )
 
