@@ -71,6 +71,7 @@ EXPECTED = {
     "PluginNotFoundError",
     "IntegrityError",
     "StoreError",
+    "UnsupportedError",
     "__version__",
 }
 

@@ -60,6 +60,7 @@ from mlcore.errors import (
     PluginError,
     PluginNotFoundError,
     StoreError,
+    UnsupportedError,
 )
 
 if TYPE_CHECKING:
@@ -136,6 +137,7 @@ __all__ = [
     "StoreError",
     "Sweep",
     "Tracker",
+    "UnsupportedError",
     "__version__",
     "active_run",
     "autolog",

@@ -11,7 +11,8 @@ what they mean instead of comparing error-code strings::
     ├── PluginNotFoundError    (also LookupError)   no plugin for a URI scheme / flavor / executor
     ├── PluginError                                 a plugin that is installed but broken
     ├── IntegrityError                              stored bytes whose sha256 does not match
-    └── StoreError                                  the backend failed (connection, disk, ...)
+    ├── StoreError                                  the backend failed (connection, disk, ...)
+    └── UnsupportedError                            the store lacks an interface (registry, ...)
 
 Backend errors (SQLAlchemy, fsspec, OS errors) are translated at the store boundary with
 :func:`translate_errors`; no traceback from deep inside a driver reaches the user as the
@@ -33,6 +34,7 @@ __all__ = [
     "PluginError",
     "PluginNotFoundError",
     "StoreError",
+    "UnsupportedError",
     "translate_errors",
 ]
 
@@ -111,6 +113,13 @@ class StoreError(MlcoreError):
     """The storage backend failed: connection refused, disk full, schema too new, ..."""
 
     code = "STORE_ERROR"
+
+
+class UnsupportedError(MlcoreError):
+    """The store does not implement what was asked of it, e.g. a tracking-only store used
+    for the model registry (see :func:`mlcore.stores.require_registry`)."""
+
+    code = "UNSUPPORTED"
 
 
 @contextlib.contextmanager

@@ -1,5 +1,6 @@
-"""The built-in metadata stores run the StoreConformance suite: SQLite (file and memory),
-the directory store, and real PostgreSQL and MariaDB servers."""
+"""The built-in metadata stores run the StoreConformance suite (tracking, registry and
+artifact versions): SQLite (file and memory), the directory store, and real PostgreSQL and
+MariaDB servers."""
 
 from __future__ import annotations
 
@@ -11,10 +12,10 @@ import pytest
 from mlcore.stores import MetadataStore, resolve_store
 from mlcore.stores.file import FileStore
 from mlcore.stores.sql import SqlStore
-from mlcore.testing import RegistryConformance, StoreConformance
+from mlcore.testing import StoreConformance
 
 
-class TestSqliteFile(StoreConformance, RegistryConformance):
+class TestSqliteFile(StoreConformance):
     @pytest.fixture
     def store(self, tmp_path: Path) -> Iterator[MetadataStore]:
         store = SqlStore(f"sqlite:///{tmp_path}/meta.db")
@@ -22,7 +23,7 @@ class TestSqliteFile(StoreConformance, RegistryConformance):
         store.close()
 
 
-class TestSqliteMemory(StoreConformance, RegistryConformance):
+class TestSqliteMemory(StoreConformance):
     @pytest.fixture
     def store(self) -> Iterator[MetadataStore]:
         store = SqlStore("sqlite:///:memory:")
@@ -40,7 +41,7 @@ class TestDirectoryStore(StoreConformance):
 
 
 @pytest.mark.postgres
-class TestPostgres(StoreConformance, RegistryConformance):
+class TestPostgres(StoreConformance):
     @pytest.fixture
     def store(self, pg_url: str) -> Iterator[MetadataStore]:
         store = resolve_store(pg_url)
@@ -49,7 +50,7 @@ class TestPostgres(StoreConformance, RegistryConformance):
 
 
 @pytest.mark.mysql
-class TestMariaDb(StoreConformance, RegistryConformance):
+class TestMariaDb(StoreConformance):
     @pytest.fixture
     def store(self, mysql_url: str) -> Iterator[MetadataStore]:
         store = resolve_store(mysql_url)

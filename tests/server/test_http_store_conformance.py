@@ -14,10 +14,10 @@ from mlcore.artifacts.http import HttpArtifactStore
 from mlcore.server import Server
 from mlcore.stores import MetadataStore, resolve_store
 from mlcore.stores.http import HttpStore
-from mlcore.testing import ArtifactStoreConformance, RegistryConformance, StoreConformance
+from mlcore.testing import ArtifactStoreConformance, StoreConformance
 
 
-class TestHttpStore(StoreConformance, RegistryConformance):
+class TestHttpStore(StoreConformance):
     @pytest.fixture
     def store(self, tmp_path: Path) -> Iterator[MetadataStore]:
         # a fresh server per test: the suites expect an empty store

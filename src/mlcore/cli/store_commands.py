@@ -10,7 +10,7 @@ from mlcore.cli.output import emit_json, print_table
 from mlcore.uris import redact_uri
 
 if TYPE_CHECKING:
-    from mlcore.tracking.store_admin import CopyPlan
+    from mlcore.stores.sql.admin import CopyPlan
 
 
 def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -53,7 +53,7 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def migrate_command(_tracker: object, args: argparse.Namespace) -> int:
-    from mlcore.tracking.store_admin import migrate_store
+    from mlcore.stores.sql.admin import migrate_store
 
     before, after = migrate_store(args.url)
     if args.json:
@@ -111,13 +111,15 @@ class _Bar:
 
 
 def copy_command(_tracker: object, args: argparse.Namespace) -> int:
-    from mlcore.tracking.store_admin import copy_store
+    from mlcore.artifacts import resolve_artifact_store
+    from mlcore.stores.sql.admin import copy_store
 
     bar = _Bar(enabled=not args.no_progress and not args.json and sys.stderr.isatty())
     try:
         report = copy_store(
             args.source,
             args.destination,
+            artifact_stores=resolve_artifact_store,
             artifact_uri=args.artifacts,
             copy_artifacts=not args.metadata_only,
             progress=bar.advance,

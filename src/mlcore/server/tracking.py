@@ -23,7 +23,7 @@ from mlcore.artifacts import resolve_artifact_store
 from mlcore.errors import InvalidInputError, MlcoreError
 from mlcore.server.artifact_proxy import FILES, UPLOADS, ArtifactProxy
 from mlcore.server.uri_mapping import UriMapping
-from mlcore.stores import MetadataStore, resolve_store
+from mlcore.stores import TrackingStore, require_registry, resolve_store
 from mlcore.stores.base import check_run_id
 from mlcore.stores.http_api import READ, SEARCHES, Operation, operations
 from mlcore.web import errors
@@ -146,7 +146,7 @@ def _check_points(points: list[Any]) -> None:
 
 
 def _add_operation(
-    app: FastAPI, op: Operation, store: MetadataStore, mapping: UriMapping, answers: _Idempotency
+    app: FastAPI, op: Operation, store: TrackingStore, mapping: UriMapping, answers: _Idempotency
 ) -> None:
     arrow = op.hook == "_metric_history"  # answered as an Arrow IPC stream
     adapter: TypeAdapter[Any] | None = None
@@ -204,7 +204,7 @@ def _arrow(table: Any) -> Response:
     return Response(sink.getvalue().to_pybytes(), media_type="application/vnd.apache.arrow.stream")
 
 
-def _add_searches(app: FastAPI, store: MetadataStore, mapping: UriMapping) -> None:
+def _add_searches(app: FastAPI, store: TrackingStore, mapping: UriMapping) -> None:
     from mlcore.types import ModelVersion, RegisteredModel, Run
 
     def page(items: list[Any], item: Any, token: str | None, request: Request) -> Response:
@@ -224,13 +224,13 @@ def _add_searches(app: FastAPI, store: MetadataStore, mapping: UriMapping) -> No
         return page(list(found), Run, found.next_page_token, request)
 
     def search_registered_models(body: SearchModelsRequest, request: Request) -> Response:
-        found = store.search_registered_models(
+        found = require_registry(store).search_registered_models(
             body.filter, body.order_by, max_results=body.max_results, page_token=body.page_token
         )
         return page(list(found), RegisteredModel, found.next_page_token, request)
 
     def search_model_versions(body: SearchModelsRequest, request: Request) -> Response:
-        found = store.search_model_versions(
+        found = require_registry(store).search_model_versions(
             body.filter, body.order_by, max_results=body.max_results, page_token=body.page_token
         )
         return page(list(found), ModelVersion, found.next_page_token, request)

@@ -1,4 +1,4 @@
-"""The versioned-artifact half of ``MetadataStore`` (W&B Artifacts): ``name:vN``
+"""``ArtifactVersionStore``: versioned artifacts of a store (W&B Artifacts): ``name:vN``
 collections, their files, aliases, and which runs produced and used them.
 
 The bytes live in the artifact store, content-addressed by sha256; the metadata store keeps
@@ -11,58 +11,42 @@ from __future__ import annotations
 import abc
 import re
 from collections.abc import Mapping, Sequence
-from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, final
 
 from mlcore.errors import InvalidInputError
+from mlcore.stores.checks import (
+    check_alias,
+    check_artifact_name,
+    check_artifact_type,
+    check_run_id,
+    config_json,
+    parse_artifact_ref,
+)
+from mlcore.stores.store_base import StoreBase
 from mlcore.uris import validate_artifact_path
 
 if TYPE_CHECKING:
     from mlcore.types import ArtifactFile, ArtifactVersion
 
-__all__ = ["ArtifactVersionMethods", "check_artifact_name", "parse_artifact_ref"]
-
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")
-_TYPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
-_VERSION_REF = re.compile(r"^v(\d+)$")
-
-
-def check_artifact_name(name: object, what: str = "artifact name") -> str:
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise InvalidInputError(
-            f"{what} must be 1-128 letters, digits, '_', '-' or '.', starting with a letter or "
-            f"digit, got {name!r}",
-            field="name",
-        )
-    return name
+__all__ = [
+    "ArtifactVersionMethods",
+    "ArtifactVersionStore",
+    "check_artifact_name",
+    "parse_artifact_ref",
+]
 
 
-def parse_artifact_ref(ref: str) -> tuple[str, str]:
-    """``"name:v3"`` / ``"name:latest"`` / ``"name:alias"`` / ``"name"`` -> (name, ref)."""
-    if not isinstance(ref, str):
-        raise InvalidInputError(f"artifact reference must be a string, got {ref!r}", field="ref")
-    text = ref.removeprefix("artifact:")
-    name, _, version = text.partition(":")
-    check_artifact_name(name)
-    version = version or "latest"
-    if not (_VERSION_REF.match(version) or version == "latest"):
-        from mlcore.stores.registry_api import check_alias
+class ArtifactVersionStore(StoreBase, abc.ABC):
+    """Artifact collections, their versions and aliases, and the links between versions and
+    the runs that produced or used them (lineage queries).
 
-        try:
-            check_alias(version)
-        except InvalidInputError:
-            raise InvalidInputError(
-                f"artifact reference {ref!r}: expected name:vN, name:latest or name:<alias>",
-                field="ref",
-            ) from None
-    return name, version
-
-
-class ArtifactVersionMethods(abc.ABC):
-    """Mixed into ``MetadataStore``."""
-
-    def _boundary(self) -> AbstractContextManager[None]:  # provided by MetadataStore
-        raise NotImplementedError
+    A backend implements it together with :class:`~mlcore.stores.TrackingStore` in one class.
+    It relies on nothing of the tracking interface (run ids are checked by form only); the
+    services that log artifact versions (``Tracker``) take the store through
+    :func:`mlcore.stores.require_artifact_versions`.
+    ``mlcore.testing.ArtifactVersionStoreConformance`` is the executable contract; it creates
+    its producer and consumer runs with ``create_experiment`` and ``create_run``.
+    """
 
     @final
     def create_artifact_version(
@@ -84,20 +68,14 @@ class ArtifactVersionMethods(abc.ABC):
         Raises:
             InvalidInputError: the name exists with another type, or bad names/paths.
         """
-        from mlcore.stores.base import _config_json, check_run_id
-        from mlcore.stores.registry_api import check_alias
-
         name = check_artifact_name(name)
-        if not isinstance(type, str) or not _TYPE.match(type):
-            raise InvalidInputError(
-                f"artifact type must be a short name, got {type!r}", field="type"
-            )
+        check_artifact_type(type)
         if not isinstance(digest, str) or not re.fullmatch(r"[0-9a-f]{64}", digest):
             raise InvalidInputError("digest must be a sha256 hex digest", field="digest")
         for file in files:
             validate_artifact_path(file.path, allow_root=False)
         clean_aliases = [check_alias(a) for a in aliases]
-        _config_json(metadata or {})
+        config_json(metadata or {})
         if producer_run_id is not None:
             check_run_id(producer_run_id)
         with self._boundary():
@@ -134,8 +112,6 @@ class ArtifactVersionMethods(abc.ABC):
 
     @final
     def set_artifact_alias(self, name: str, alias: str, version: int) -> None:
-        from mlcore.stores.registry_api import check_alias
-
         name, alias = check_artifact_name(name), check_alias(alias)
         with self._boundary():
             self._set_artifact_alias(name, alias, int(version))
@@ -143,8 +119,6 @@ class ArtifactVersionMethods(abc.ABC):
     @final
     def record_artifact_use(self, ref: str, run_id: str) -> ArtifactVersion:
         """Record that ``run_id`` used the artifact version ``ref``; returns the version."""
-        from mlcore.stores.base import check_run_id
-
         name, version = parse_artifact_ref(ref)
         run_id = check_run_id(run_id)
         with self._boundary():
@@ -160,8 +134,6 @@ class ArtifactVersionMethods(abc.ABC):
     @final
     def artifacts_of_run(self, run_id: str) -> tuple[list[ArtifactVersion], list[ArtifactVersion]]:
         """``(produced, used)`` artifact versions of a run."""
-        from mlcore.stores.base import check_run_id
-
         run_id = check_run_id(run_id)
         with self._boundary():
             return self._artifacts_of_run(run_id)
@@ -202,3 +174,7 @@ class ArtifactVersionMethods(abc.ABC):
     def _artifacts_of_run(
         self, run_id: str
     ) -> tuple[list[ArtifactVersion], list[ArtifactVersion]]: ...
+
+
+#: The former name of :class:`ArtifactVersionStore`, when it was a mix-in of ``MetadataStore``.
+ArtifactVersionMethods = ArtifactVersionStore

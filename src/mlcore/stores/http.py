@@ -9,15 +9,16 @@ Needs ``httpx`` (``pip install "mlcore[server]"``).
 from __future__ import annotations
 
 import abc
+import inspect
 import io
 import json
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from mlcore import _http
 from mlcore.errors import InvalidInputError
-from mlcore.stores.base import MetadataStore, RunPage
+from mlcore.stores.base import MetadataStore
 from mlcore.stores.http_api import BATCH_HOOKS, SEARCHES, Operation, operations, search_body
-from mlcore.stores.registry_api import ModelPage
+from mlcore.stores.paging import ModelPage, RunPage
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -170,10 +171,6 @@ class _HttpStoreBase(MetadataStore):
 
 
 def _hook_method(op: Operation) -> Any:
-    import inspect
-
-    from mlcore.stores.base import MetadataStore
-
     signature = inspect.signature(getattr(MetadataStore, op.hook))
 
     def method(self: _HttpStoreBase, *args: Any, **kwargs: Any) -> Any:

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlcore.errors import InvalidInputError
+from mlcore.stores.base import MetadataStore
+from mlcore.stores.records import MetricPoint, NewRun, RunUpdate
 
 PREFIX = "/api/v1"
 READ, WRITE = "read", "write"
@@ -144,14 +146,13 @@ def _hints_namespace() -> dict[str, Any]:
     import pyarrow as pa
 
     from mlcore import types
-    from mlcore.stores import base
 
     return {
         **vars(types),
         "pa": pa,
-        "MetricPoint": base.MetricPoint,
-        "NewRun": base.NewRun,
-        "RunUpdate": base.RunUpdate,
+        "MetricPoint": MetricPoint,
+        "NewRun": NewRun,
+        "RunUpdate": RunUpdate,
         "Any": Any,
     }
 
@@ -175,8 +176,6 @@ def _request_model(
 @functools.cache
 def operations() -> dict[str, Operation]:
     """Every endpoint, by hook name."""
-    from mlcore.stores.base import MetadataStore
-
     namespace = _hints_namespace()
     found: dict[str, Operation] = {}
     for hook in sorted(MetadataStore.__abstractmethods__ | set(BATCH_HOOKS)):

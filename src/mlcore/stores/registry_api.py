@@ -1,7 +1,8 @@
-"""The model-registry half of ``MetadataStore``: registered models, versions, stages, aliases.
+"""``RegistryStore``: the model registry of a store (registered models, versions, stages,
+aliases, tags).
 
-Template methods as in :mod:`mlcore.stores.base`: the public methods validate names,
-versions, stages and aliases, then call the ``_methods`` a backend implements. Version
+Template methods as in :class:`~mlcore.stores.TrackingStore`: the public methods validate
+names, versions, stages and aliases, then call the ``_methods`` a backend implements. Version
 numbers are allocated by the backend inside the transaction that creates the version, so they
 are unique and gap-free under concurrent writers.
 """
@@ -9,103 +10,50 @@ are unique and gap-free under concurrent writers.
 from __future__ import annotations
 
 import abc
-import re
 from collections.abc import Mapping, Sequence
-from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, final
 
 from mlcore import _validation as check
 from mlcore.errors import InvalidInputError
 from mlcore.filters import MODEL_VERSIONS, MODELS, Expr, OrderBy, parse_filter, parse_order_by
+from mlcore.stores.checks import (
+    check_alias,
+    check_model_name,
+    check_run_id,
+    check_stage,
+    check_version,
+    clean_tags,
+)
+from mlcore.stores.paging import MAX_RESULTS_LIMIT, ModelPage, decode_page_token, model_page
 from mlcore.stores.queries import SearchQuery
+from mlcore.stores.store_base import StoreBase
 
 if TYPE_CHECKING:
-    from mlcore.types import ModelStage, ModelVersion, RegisteredModel
+    from mlcore.types import ModelVersion, RegisteredModel
 
 __all__ = [
     "ModelPage",
     "RegistryMethods",
+    "RegistryStore",
     "check_alias",
     "check_model_name",
     "check_stage",
     "check_version",
 ]
 
-_ALIAS = re.compile(r"^[A-Za-z0-9_\-]{1,255}$")
-_RESERVED_ALIAS = re.compile(r"^(latest|v\d+)$", re.IGNORECASE)
 
+class RegistryStore(StoreBase, abc.ABC):
+    """Registered models and their versions, stages, aliases and tags.
 
-class ModelPage(list[Any]):
-    """A page of registered models or model versions; ``next_page_token`` None on the last."""
-
-    next_page_token: str | None = None
-
-
-def check_model_name(name: object) -> str:
-    """Model names are names (see ``check_name``) without ``/`` or ``@`` (they delimit
-    ``models:/`` URIs)."""
-    text = check.check_name(name, "model name")
-    if "/" in text or "@" in text:
-        raise InvalidInputError(
-            f"model name must not contain '/' or '@' (they delimit models:/ URIs): {text!r}",
-            field="name",
-        )
-    return text
-
-
-def check_version(version: object) -> int:
-    if isinstance(version, bool):
-        raise InvalidInputError(f"model version must be a positive integer, got {version!r}")
-    try:
-        number = int(str(version).strip())
-    except (TypeError, ValueError):
-        raise InvalidInputError(
-            f"model version must be a positive integer, got {version!r}", field="version"
-        ) from None
-    if number < 1 or str(version).strip() != str(number):
-        raise InvalidInputError(
-            f"model version must be a positive integer, got {version!r}", field="version"
-        )
-    return number
-
-
-def check_stage(stage: object) -> ModelStage:
-    from mlcore.types import ModelStage
-
-    for member in ModelStage:
-        if isinstance(stage, str) and stage.strip().lower() == member.value.lower():
-            return member
-        if stage is member:
-            return member
-    raise InvalidInputError(
-        f"unknown stage {stage!r}; stages are {', '.join(s.value for s in ModelStage)}",
-        field="stage",
-    )
-
-
-def check_alias(alias: object) -> str:
-    if not isinstance(alias, str) or not _ALIAS.match(alias):
-        raise InvalidInputError(
-            f"alias must be 1-255 letters, digits, '_' or '-', got {alias!r}", field="alias"
-        )
-    if _RESERVED_ALIAS.match(alias):
-        raise InvalidInputError(
-            f"alias {alias!r} is reserved (it reads as a version reference)", field="alias"
-        )
-    return alias
-
-
-def _clean_tags(tags: Mapping[str, Any] | None) -> dict[str, str]:
-    if not tags:
-        return {}
-    return {check.check_key(k, "tag key"): check.tag_value(k, v) for k, v in tags.items()}
-
-
-class RegistryMethods(abc.ABC):
-    """Mixed into ``MetadataStore``."""
-
-    def _boundary(self) -> AbstractContextManager[None]:  # provided by MetadataStore
-        raise NotImplementedError
+    A backend implements it together with :class:`~mlcore.stores.TrackingStore` in one class
+    (the same database keeps both), for the same URI scheme. It relies on nothing of the
+    tracking interface: a version's source run id is checked by form only, and
+    :meth:`model_versions_of_run` asks only its own rows. Services that combine both (the
+    ``Registry`` reads the source run with ``get_run`` and the store's ``display_name`` /
+    ``default_artifact_root``) get the store through :func:`mlcore.stores.require_registry`.
+    ``mlcore.testing.RegistryStoreConformance`` is the executable contract; it creates its
+    source runs with ``create_experiment``, ``get_experiment_by_name`` and ``create_run``.
+    """
 
     # -- registered models ---------------------------------------------------------------------
     @final
@@ -118,7 +66,7 @@ class RegistryMethods(abc.ABC):
     ) -> RegisteredModel:
         """Raises AlreadyExistsError if the name is taken."""
         name = check_model_name(name)
-        clean = _clean_tags(tags)
+        clean = clean_tags(tags)
         with self._boundary():
             return self._create_registered_model(name, description, clean)
 
@@ -152,7 +100,7 @@ class RegistryMethods(abc.ABC):
     def set_registered_model_tag(self, name: str, key: str, value: Any) -> None:
         name = check_model_name(name)
         with self._boundary():
-            self._set_registered_model_tags(name, _clean_tags({key: value}))
+            self._set_registered_model_tags(name, clean_tags({key: value}))
 
     @final
     def delete_registered_model_tag(self, name: str, key: str) -> None:
@@ -192,14 +140,12 @@ class RegistryMethods(abc.ABC):
     ) -> ModelVersion:
         """Add the next version of ``name`` (created if missing). ``source`` must already be
         validated by the caller (the Registry checks it lies in the store's artifact roots)."""
-        from mlcore.stores.base import check_run_id
-
         name = check_model_name(name)
         if not isinstance(source, str) or not source.strip():
             raise InvalidInputError("a model version needs a source URI", field="source")
         if run_id is not None:
             check_run_id(run_id)
-        clean = _clean_tags(tags)
+        clean = clean_tags(tags)
         with self._boundary():
             return self._create_model_version(
                 name, source, run_id, clean, description, manifest_sha256, user
@@ -240,7 +186,7 @@ class RegistryMethods(abc.ABC):
     def set_model_version_tag(self, name: str, version: int | str, key: str, value: Any) -> None:
         name, number = check_model_name(name), check_version(version)
         with self._boundary():
-            self._set_model_version_tags(name, number, _clean_tags({key: value}))
+            self._set_model_version_tags(name, number, clean_tags({key: value}))
 
     @final
     def delete_model_version_tag(self, name: str, version: int | str, key: str) -> None:
@@ -311,13 +257,11 @@ class RegistryMethods(abc.ABC):
             else self._search_model_versions
         )
         items, more = search(expr, orders, query.max_results, offset)
-        return _page(list(items), offset, more)
+        return model_page(list(items), offset, more)
 
     @final
     def model_versions_of_run(self, run_id: str) -> list[ModelVersion]:
         """Versions whose source run is ``run_id`` (lineage)."""
-        from mlcore.stores.base import check_run_id
-
         run_id = check_run_id(run_id)
         with self._boundary():
             return self._model_versions_of_run(run_id)
@@ -330,8 +274,6 @@ class RegistryMethods(abc.ABC):
         page_token: str | None,
         context: Any,
     ) -> tuple[Expr | None, list[OrderBy], int]:
-        from mlcore.stores.base import MAX_RESULTS_LIMIT, decode_page_token
-
         if not isinstance(max_results, int) or not 0 < max_results <= MAX_RESULTS_LIMIT:
             raise InvalidInputError(
                 f"max_results must be an integer in 1..{MAX_RESULTS_LIMIT}", field="max_results"
@@ -425,9 +367,5 @@ class RegistryMethods(abc.ABC):
     def _model_versions_of_run(self, run_id: str) -> list[ModelVersion]: ...
 
 
-def _page(items: list[Any], offset: int, more: bool) -> ModelPage:
-    from mlcore.stores.base import encode_page_token
-
-    page = ModelPage(items)
-    page.next_page_token = encode_page_token(offset + len(items)) if more else None
-    return page
+#: The former name of :class:`RegistryStore`, when it was a mix-in of ``MetadataStore``.
+RegistryMethods = RegistryStore

@@ -14,6 +14,8 @@ import pytest
 
 pytest.register_assert_rewrite(
     "mlcore.testing.store_conformance",
+    "mlcore.testing.tracking_conformance",
+    "mlcore.testing.artifact_version_conformance",
     "mlcore.testing.artifact_conformance",
     "mlcore.testing.registry_conformance",
     "mlcore.testing.flavor_conformance",

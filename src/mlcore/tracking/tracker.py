@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, cast, overload
 
 from mlcore import _config
 from mlcore import _validation as check
@@ -79,7 +79,12 @@ class Tracker:
         store: MetadataStore | None = None,
     ) -> None:
         self.tracking_uri = tracking_uri or _config.tracking_uri_from_env()
-        self._store = store or resolve_store(self.tracking_uri, artifact_uri=artifact_uri)
+        # a plugin may implement tracking only (mlcore.stores.TrackingStore); registry and
+        # artifact-version use should go through mlcore.stores.require_registry /
+        # require_artifact_versions, which say what such a store lacks
+        self._store = cast(
+            "MetadataStore", store or resolve_store(self.tracking_uri, artifact_uri=artifact_uri)
+        )
         self._writer = BatchWriter(
             self._store,
             interval=_config.flush_interval(),

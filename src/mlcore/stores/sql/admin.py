@@ -1,4 +1,4 @@
-"""Store administration: ``mlcore store migrate`` and ``mlcore store copy``.
+"""SQL store administration: ``mlcore store migrate`` and ``mlcore store copy``.
 
 ``copy_store`` moves a whole store — metadata and artifacts — for instance from the embedded
 default (``./.mlcore``) to PostgreSQL + S3. Artifacts go first, each file streamed from the
@@ -7,36 +7,65 @@ the destination and checked against that hash and against the sha256 recorded wh
 logged; only then are the rows copied, in one destination transaction, with artifact URIs
 rewritten to the new root. A failure at any point leaves the destination database empty (files
 already copied stay in the new root and are overwritten by a retry). The source is only read.
+
+The rows are copied by :mod:`mlcore.stores.sql.copy`. The artifact stores come from the
+caller (``artifact_stores``, usually ``mlcore.artifacts.resolve_artifact_store``): metadata
+stores and artifact stores are sibling SPIs that do not import each other.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import select
 
-from mlcore.artifacts import resolve_artifact_store
-from mlcore.artifacts.base import CHUNK_SIZE, HashingReader
 from mlcore.errors import IntegrityError, InvalidInputError, NotFoundError
 from mlcore.stores import resolve_store
+from mlcore.stores.file import DB_NAME
 from mlcore.stores.sql import copy as sql_copy
 from mlcore.stores.sql import migrate
 from mlcore.stores.sql.engine import create_sql_engine
 from mlcore.stores.sql.schema import SCHEMA_REVISION, artifact_files, experiments, runs
 from mlcore.stores.sql.store import SqlStore
-from mlcore.uris import join_uri, redact_uri, uri_scheme
+from mlcore.uris import file_uri_to_path, join_uri, redact_uri, uri_scheme
 
 if TYPE_CHECKING:
-    from mlcore.artifacts.base import ArtifactStore
+    from mlcore.types import FileInfo
 
-__all__ = ["CopyReport", "copy_store", "migrate_store", "plan_copy"]
+__all__ = [
+    "ArtifactFiles",
+    "CopyPlan",
+    "CopyReport",
+    "copy_store",
+    "migrate_store",
+    "plan_copy",
+]
 
 #: progress(kind, amount): kind "bytes" (artifact bytes copied), "verify" (bytes checked) or
 #: a table name (rows copied)
 Progress = Callable[[str, int], None]
+
+_CHUNK = 1024 * 1024
+
+
+class ArtifactFiles(Protocol):
+    """What a copy needs of an artifact store (``mlcore.artifacts.ArtifactStore`` has it)."""
+
+    def exists(self, path: str) -> bool: ...
+
+    def walk(self, path: str = "") -> list[FileInfo]: ...
+
+    def open(self, path: str) -> IO[bytes]: ...
+
+    def put_stream(self, stream: Any, path: str) -> FileInfo: ...
+
+
+#: The artifact store of a root URI, e.g. ``mlcore.artifacts.resolve_artifact_store``.
+ArtifactStores = Callable[[str], ArtifactFiles]
 
 
 def _sql_store(uri: str, *, artifact_uri: str | None = None) -> SqlStore:
@@ -53,9 +82,6 @@ def _sql_store(uri: str, *, artifact_uri: str | None = None) -> SqlStore:
 
 def _database_url(uri: str) -> str:
     if uri_scheme(uri) in ("", "file"):
-        from mlcore.stores.file import DB_NAME
-        from mlcore.uris import file_uri_to_path
-
         return f"sqlite:///{os.path.join(os.path.abspath(file_uri_to_path(uri)), DB_NAME)}"
     return uri
 
@@ -109,7 +135,9 @@ def _under(uri: str, root: str) -> bool:
     return uri == root or uri.startswith(root.rstrip("/") + "/")
 
 
-def plan_copy(source: SqlStore, destination_root: str | None) -> CopyPlan:
+def plan_copy(
+    source: SqlStore, destination_root: str | None, artifact_stores: ArtifactStores
+) -> CopyPlan:
     """The mapping from source artifact roots to places under ``destination_root``."""
     src_root = source.default_artifact_root.rstrip("/")
     with source.engine.connect() as conn:
@@ -127,7 +155,7 @@ def plan_copy(source: SqlStore, destination_root: str | None) -> CopyPlan:
         if not _under(location, src_root):
             plan.mapping.append((location, join_uri(dst_root, "experiments", str(experiment_id))))
     for root, _target in plan.mapping:
-        store = resolve_artifact_store(root)
+        store = artifact_stores(root)
         if not store.exists(""):
             continue
         for info in store.walk():
@@ -148,19 +176,21 @@ def _recorded_hashes(source: SqlStore) -> dict[str, str]:
         }
 
 
-def _hash_of(store: ArtifactStore, path: str, progress: Progress | None) -> str:
+def _hash_of(store: ArtifactFiles, path: str, progress: Progress | None) -> str:
+    digest = hashlib.sha256()
     with store.open(path) as handle:
-        reader = HashingReader(handle)
-        while chunk := reader.read(CHUNK_SIZE):
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
             if progress is not None:
                 progress("verify", len(chunk))
-    return reader.hexdigest()
+    return digest.hexdigest()
 
 
 def copy_store(
     source_uri: str,
     destination_uri: str,
     *,
+    artifact_stores: ArtifactStores,
     artifact_uri: str | None = None,
     copy_artifacts: bool = True,
     progress: Progress | None = None,
@@ -171,6 +201,8 @@ def copy_store(
     Args:
         source_uri: the store to copy (a ``./.mlcore`` directory or a SQL URL); only read.
         destination_uri: an empty store (a SQL URL, or a directory).
+        artifact_stores: the artifact store of a root URI
+            (``mlcore.artifacts.resolve_artifact_store``).
         artifact_uri: the destination's artifact root (``s3://bucket/prefix``...); default:
             the destination store's default root (``MLCORE_ARTIFACT_URI``, or ``artifacts/``
             next to a SQLite file).
@@ -190,10 +222,10 @@ def copy_store(
         with destination.engine.connect() as conn, conn.begin():
             sql_copy.require_empty(conn, f"destination {destination.display_name}")
         root = destination.default_artifact_root if copy_artifacts else None
-        plan = plan_copy(source, root)
+        plan = plan_copy(source, root, artifact_stores)
         if plan_ready is not None:
             plan_ready(plan)
-        copied = _copy_files(source, plan, progress) if copy_artifacts else {}
+        copied = _copy_files(source, plan, artifact_stores, progress) if copy_artifacts else {}
         rows = sql_copy.copy_tables(
             source.engine, destination.engine, remap=plan.remap, progress=progress
         )
@@ -209,15 +241,16 @@ def copy_store(
         destination.close()
 
 
-def _copy_files(source: SqlStore, plan: CopyPlan, progress: Progress | None) -> dict[str, str]:
+def _copy_files(
+    source: SqlStore, plan: CopyPlan, artifact_stores: ArtifactStores, progress: Progress | None
+) -> dict[str, str]:
     """Stream every file to its new place, then verify; returns sha256 by destination URI."""
-    stores: dict[str, Any] = {}
+    stores: dict[str, ArtifactFiles] = {}
 
-    def store_for(root: str) -> ArtifactStore:
+    def store_for(root: str) -> ArtifactFiles:
         if root not in stores:
-            stores[root] = resolve_artifact_store(root)
-        store: ArtifactStore = stores[root]
-        return store
+            stores[root] = artifact_stores(root)
+        return stores[root]
 
     recorded = _recorded_hashes(source)
     copied: dict[str, tuple[str, str, str]] = {}  # dst uri -> (dst root, path, sha256)

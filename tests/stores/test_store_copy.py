@@ -14,11 +14,12 @@ import sqlalchemy as sa
 from sklearn.linear_model import LogisticRegression
 
 import mlcore
+from mlcore.artifacts import resolve_artifact_store
 from mlcore.cli import main
 from mlcore.errors import AlreadyExistsError, IntegrityError
 from mlcore.registry import Registry
+from mlcore.stores.sql.admin import copy_store, migrate_store
 from mlcore.tracking.artifact_versions import Artifact, log_artifact_version
-from mlcore.tracking.store_admin import copy_store, migrate_store
 from mlcore.uris import file_uri_to_path
 
 
@@ -97,7 +98,10 @@ def test_copy_embedded_store_to_another_sqlite_store_and_root(tmp_path: Path) ->
     built = build_store(tmp_path / "src", tmp_path)
     dst_root = (tmp_path / "new-artifacts").as_uri()
     report = copy_store(
-        str(tmp_path / "src"), f"sqlite:///{tmp_path}/dst.db", artifact_uri=dst_root
+        str(tmp_path / "src"),
+        f"sqlite:///{tmp_path}/dst.db",
+        artifact_stores=resolve_artifact_store,
+        artifact_uri=dst_root,
     )
     assert report.rows["runs"] == 3 and report.rows["metric_chunks"] >= 1
     assert report.files == report.verified >= 5
@@ -123,7 +127,9 @@ def test_copy_into_a_non_empty_store_is_refused_and_changes_nothing(tmp_path: Pa
     dst.create_experiment("already-here")
     dst.close()
     with pytest.raises(AlreadyExistsError, match="not empty"):
-        copy_store(str(tmp_path / "src"), str(tmp_path / "dst"))
+        copy_store(
+            str(tmp_path / "src"), str(tmp_path / "dst"), artifact_stores=resolve_artifact_store
+        )
     after = mlcore.Tracker(str(tmp_path / "dst"))
     assert [e.name for e in after.list_experiments()] == ["already-here"]
     after.close()
@@ -139,7 +145,11 @@ def test_a_damaged_source_file_stops_the_copy_before_any_row(tmp_path: Path) -> 
     source.close()
     Path(root, "data", "weights.bin").write_bytes(b"bit rot")
     with pytest.raises(IntegrityError, match="recorded"):
-        copy_store(str(tmp_path / "src"), f"sqlite:///{tmp_path}/dst.db")
+        copy_store(
+            str(tmp_path / "src"),
+            f"sqlite:///{tmp_path}/dst.db",
+            artifact_stores=resolve_artifact_store,
+        )
     engine = sa.create_engine(f"sqlite:///{tmp_path}/dst.db")
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM runs").scalar() == 0
@@ -169,7 +179,7 @@ def test_copy_verifies_every_file_by_sha256(tmp_path: Path) -> None:
 
     report = copy_store(
         str(tmp_path / "src"), f"sqlite:///{tmp_path}/d.db",
-        artifact_uri=dst_root.as_uri(), progress=progress,
+        artifact_stores=resolve_artifact_store, artifact_uri=dst_root.as_uri(), progress=progress,
     )  # fmt: skip
     assert events["bytes"] == events["verify"] == report.bytes > 300_000
     copied = {
