@@ -143,17 +143,28 @@ def test_require_names_the_store_and_the_missing_interface(tmp_path: Path) -> No
     assert mlcore.UnsupportedError is UnsupportedError
 
 
-@pytest.mark.xfail(
-    raises=AttributeError,
-    strict=True,
-    reason="Registry asks for mlcore.stores.require_registry(store) once the registry/tracking "
-    "restructuring lands; until then it fails with AttributeError",
-)
 def test_the_registry_on_a_tracking_only_store_says_what_is_missing(tmp_path: Path) -> None:
     tracker = mlcore.Tracker(store=TrackingOnlyStore(f"trackonly://{tmp_path}"))
     try:
         with pytest.raises(UnsupportedError, match="RegistryStore"):
-            registry = mlcore.Registry(tracker=tracker)
-            registry.create_registered_model("credit")
+            mlcore.Registry(tracker=tracker)
+    finally:
+        tracker.close()
+
+
+def test_versioned_artifacts_on_a_tracking_only_store_say_what_is_missing(tmp_path: Path) -> None:
+    data = tmp_path / "data.csv"
+    data.write_text("a,b\n1,2\n")
+    tracker = mlcore.Tracker(store=TrackingOnlyStore(f"trackonly://{tmp_path}"))
+    try:
+        with tracker.start_run("exp") as run:
+            artifact = mlcore.Artifact("processed", type="dataset")
+            artifact.add_file(str(data))
+            with pytest.raises(UnsupportedError, match="ArtifactVersionStore"):
+                run.log_artifact(artifact)
+            run.log_metric("still_logging", 1.0)  # the run itself is unharmed
+        stored = tracker.get_run(run.id)
+        assert stored.data.metrics["still_logging"] == 1.0
+        assert stored.info.status.value == "FINISHED"
     finally:
         tracker.close()

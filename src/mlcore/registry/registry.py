@@ -16,6 +16,7 @@ from mlcore._config import current_user
 from mlcore.artifacts import resolve_artifact_store
 from mlcore.errors import InvalidInputError
 from mlcore.flavors.spec import MANIFEST
+from mlcore.stores import require_registry
 from mlcore.stores.model_refs import ModelRef, parse_model_ref, resolve_model_version
 from mlcore.stores.registry_api import ModelPage
 from mlcore.tracking import Tracker
@@ -45,6 +46,7 @@ class Registry:
         if tracker is None:
             tracker = Tracker(tracking_uri)
         self.tracker = tracker
+        require_registry(tracker.store)  # a tracking-only store: a clear UnsupportedError
         self.store = tracker.store
 
     def __repr__(self) -> str:

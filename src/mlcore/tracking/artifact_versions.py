@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mlcore.errors import InvalidInputError, NotFoundError
+from mlcore.stores import require_artifact_versions
 from mlcore.stores.artifact_versions_api import check_artifact_name
 from mlcore.uris import join_uri, uri_scheme, validate_artifact_path
 
@@ -240,7 +241,7 @@ def log_artifact_version(
                     store.delete(target)
                     raise InvalidInputError(f"{entry.local!r} changed while being logged")
     files, digest = artifact._manifest()
-    version, _ = tracker.store.create_artifact_version(
+    version, _ = require_artifact_versions(tracker.store).create_artifact_version(
         artifact.name,
         artifact.type,
         digest=digest,
@@ -257,5 +258,5 @@ def log_artifact_version(
 
 def use_artifact(tracker: Tracker, run_id: str, ref: str) -> Artifact:
     """Record that ``run_id`` consumes ``ref`` and return the logged artifact."""
-    version = tracker.store.record_artifact_use(ref, run_id)
+    version = require_artifact_versions(tracker.store).record_artifact_use(ref, run_id)
     return Artifact._logged(version, tracker)

@@ -22,6 +22,7 @@ from mlcore.errors import (
     NotFoundError,
     PluginNotFoundError,
     StoreError,
+    UnsupportedError,
 )
 
 __all__ = [
@@ -47,6 +48,7 @@ _STATUS: list[tuple[type[MlcoreError], int]] = [
     (IntegrityError, 409),
     (InvalidInputError, 400),
     (PluginNotFoundError, 400),
+    (UnsupportedError, 501),  # the server's store lacks that interface (tracking-only)
     (StoreError, 503),  # the backend is down or refused: a client retries
 ]
 
