@@ -62,6 +62,8 @@ __all__ = [
     "use_artifact",
 ]
 
+# The process's run context, set on first use; ``(_context or _load())`` keeps the hot path
+# (``log_metric``) to one check.
 _context: RunContext | None = None
 
 
