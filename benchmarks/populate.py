@@ -42,7 +42,7 @@ def populate_mlcore(uri: str, specs: list[dict[str, Any]], system_tags: bool = T
     experiment_id = tracker.get_or_create_experiment("search-bench").experiment_id
     now = int(time.time() * 1000)
     points = []
-    from mlcore.tracking.run_context import source_tags
+    from mlcore.tracking.run_source import source_tags
 
     system = source_tags() if system_tags else {}
     for i, spec in enumerate(specs):

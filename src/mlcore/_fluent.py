@@ -1,8 +1,9 @@
 """The fluent API: ``mlcore.start_run()``, ``mlcore.log_metric()``...
 
-This module holds the one piece of global state in mlcore: a default :class:`Tracker` and the
-stack of active runs. It imports only the standard library at module level, so
-``import mlcore`` stays cheap; the tracking machinery is imported on first use.
+A thin facade over the process's run context (:mod:`mlcore.tracking.context`): its default
+:class:`Tracker`, current experiment and active runs. This module imports only the standard
+library at module level, so ``import mlcore`` stays cheap; the run context and the tracking
+machinery are imported on first use.
 
 Active runs: a run started in the main thread is active for every thread that has not started
 its own (W&B semantics: a data-loader or callback thread logs to the main run); a run started
@@ -11,10 +12,9 @@ in another thread is active in that thread only (what pipeline and sweep workers
 
 from __future__ import annotations
 
-import contextlib
 import os
-import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 from mlcore.errors import InvalidInputError
@@ -25,7 +25,10 @@ if TYPE_CHECKING:
     from mlcore.flavors import LoadedModel
     from mlcore.stores import RunPage
     from mlcore.tracking import ActiveRun, Artifact, Config, ModelInfo, Tracker
+    from mlcore.tracking.context import RunContext
     from mlcore.types import Experiment, FileInfo, ModelVersion, Run
+
+    _state: RunContext  # the process's run context, served by __getattr__
 
 __all__ = [
     "active_run",
@@ -59,72 +62,40 @@ __all__ = [
     "use_artifact",
 ]
 
-
-class _State:
-    def __init__(self) -> None:
-        self.lock = threading.RLock()
-        self.tracking_uri: str | None = None
-        self.tracker: Tracker | None = None
-        self.experiment: str | None = None
-        self.global_stack: list[ActiveRun] = []
-        self.local = threading.local()
+# The process's run context, set on first use; ``(_context or _load())`` keeps the hot path
+# (``log_metric``) to one check.
+_context: RunContext | None = None
 
 
-_state = _State()
+def _load() -> RunContext:
+    """The process's run context (imported on first use)."""
+    global _context
+    from mlcore.tracking.context import run_context
+
+    _context = run_context()
+    return _context
 
 
-def _reset_after_fork() -> None:
-    # A forked child starts with no active runs and builds its own tracker on first use.
-    global _state
-    previous = _state
-    _state = _State()
-    _state.tracking_uri = previous.tracking_uri
-    _state.experiment = previous.experiment
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_reset_after_fork)
-
-
-def _register_defaults() -> None:
-    """Tell the layers below which tracker and run provider are the defaults (see
-    ``mlcore._defaults``)."""
-    import sys
-
-    from mlcore import _defaults
-
-    _defaults.set_fluent(lambda: get_tracker(), sys.modules[__name__])
+def __getattr__(name: str) -> Any:
+    if name == "_state":  # the run context, under the name tests and mlcore.testing use
+        return _context or _load()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def set_tracking_uri(uri: str | os.PathLike[str]) -> None:
     """Where runs go from now on: a directory (default ``./.mlcore``), ``sqlite:///x.db``,
     ``postgresql://...``, ``http://server:5000``... Runs already active keep their store."""
-    text = os.fspath(uri) if isinstance(uri, os.PathLike) else uri
-    if not isinstance(text, str) or not text.strip():
-        raise InvalidInputError("tracking URI must be a non-empty string", field="uri")
-    with _state.lock:
-        _state.tracking_uri = text
-        _state.tracker = None
+    (_context or _load()).set_tracking_uri(uri)
 
 
 def get_tracking_uri() -> str:
     """The tracking URI the fluent API uses."""
-    from mlcore._config import tracking_uri_from_env
-
-    return _state.tracking_uri or tracking_uri_from_env()
+    return (_context or _load()).get_tracking_uri()
 
 
 def get_tracker() -> Tracker:
     """The default :class:`Tracker` behind the fluent API (built on first use)."""
-    tracker = _state.tracker
-    if tracker is None:
-        with _state.lock:
-            if _state.tracker is None:
-                from mlcore.tracking import Tracker
-
-                _state.tracker = Tracker(get_tracking_uri())
-            tracker = _state.tracker
-    return tracker
+    return (_context or _load()).default_tracker()
 
 
 def set_experiment(name: str | None = None, *, experiment_id: str | None = None) -> Experiment:
@@ -140,24 +111,13 @@ def set_experiment(name: str | None = None, *, experiment_id: str | None = None)
         raise InvalidInputError(
             f"experiment {experiment.name!r} is deleted; restore it first", field="experiment"
         )
-    _state.experiment = experiment.experiment_id
+    (_context or _load()).experiment = experiment.experiment_id
     return experiment
-
-
-def _local_stack() -> list[ActiveRun]:
-    stack: list[ActiveRun] | None = getattr(_state.local, "stack", None)
-    if stack is None:
-        stack = _state.local.stack = []
-    return stack
 
 
 def active_run() -> ActiveRun | None:
     """The run fluent calls log to in this thread, or None."""
-    local: list[ActiveRun] | None = getattr(_state.local, "stack", None)
-    if local:
-        return local[-1]
-    stack = _state.global_stack
-    return stack[-1] if stack else None
+    return (_context or _load()).active_run()
 
 
 def start_run(
@@ -187,59 +147,22 @@ def start_run(
     Raises:
         InvalidInputError: a run is already active in this thread and ``nested`` is False.
     """
-    current = active_run()
-    if current is not None and not nested and parent_run_id is None and run_id is None:
-        raise InvalidInputError(
-            f"run {current.id} is already active; end it first, or pass nested=True for a "
-            "child run",
-            field="nested",
-        )
-    sweep_trial = False
-    if run_id is None and current is None and os.environ.get("MLCORE_RUN_ID"):
-        run_id = os.environ["MLCORE_RUN_ID"]  # a run prepared for this process (sweep trial)
-        sweep_trial = bool(os.environ.get("MLCORE_SWEEP_TRIAL"))
-    parent = parent_run_id or (current.id if nested and current is not None else None)
-    tracker = current.tracker if nested and current is not None else get_tracker()
-    handle = tracker.start_run(
-        experiment if experiment is not None else _state.experiment,
-        name=name,
+    return (_context or _load()).start_run(
+        name,
         tags=tags,
         config=config,
         notes=notes,
-        parent_run_id=parent,
+        nested=nested,
         run_id=run_id,
+        experiment=experiment,
+        parent_run_id=parent_run_id,
     )
-    stack = (
-        _state.global_stack
-        if threading.current_thread() is threading.main_thread()
-        else _local_stack()
-    )
-    stack.append(handle)
-    if sweep_trial:
-        from mlcore.sweep.trial import attach_from_env
-
-        attach_from_env(handle)
-
-    def pop(run: ActiveRun) -> None:
-        with _state.lock:
-            if run in stack:
-                stack.remove(run)
-
-    handle.add_end_callback(pop)
-    return handle
 
 
-@contextlib.contextmanager
-def activated(run: ActiveRun) -> Iterator[ActiveRun]:
+def activated(run: ActiveRun) -> AbstractContextManager[ActiveRun]:
     """Make ``run`` the active run of this thread for the block, without ending it after
     (how pipeline steps and sweep trials see their own run)."""
-    stack = _local_stack()
-    stack.append(run)
-    try:
-        yield run
-    finally:
-        if run in stack:
-            stack.remove(run)
+    return (_context or _load()).activated(run)
 
 
 def end_run(status: str = "FINISHED") -> None:
@@ -251,7 +174,7 @@ def end_run(status: str = "FINISHED") -> None:
 
 def _run() -> ActiveRun:
     """The active run, starting one (like MLflow) when none is."""
-    run = active_run()
+    run = (_context or _load()).active_run()
     return run if run is not None else start_run()
 
 
@@ -355,11 +278,7 @@ def get_artifact_uri(artifact_path: str | None = None) -> str:
 
 def flush() -> None:
     """Wait until everything logged through the fluent API is stored."""
-    trackers = {id(r.tracker): r.tracker for r in _state.global_stack}
-    if _state.tracker is not None:
-        trackers[id(_state.tracker)] = _state.tracker
-    for tracker in trackers.values():
-        tracker.flush()
+    (_context or _load()).flush()
 
 
 def get_run(run_id: str) -> Run:
@@ -379,8 +298,9 @@ def search_runs(
 ) -> RunPage:
     """Search runs of ``experiments`` (default: the current experiment if one was set,
     else all). See :meth:`Tracker.search_runs`."""
-    if experiments is None and _state.experiment is not None:
-        experiments = [_state.experiment]
+    current = (_context or _load()).experiment
+    if experiments is None and current is not None:
+        experiments = [current]
     return get_tracker().search_runs(experiments, filter, order_by, max_results, page_token)
 
 
@@ -433,6 +353,3 @@ class _ConfigProxy:
 
 
 config = _ConfigProxy()
-
-
-_register_defaults()

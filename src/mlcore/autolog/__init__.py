@@ -8,8 +8,8 @@ Framework modules are patched reversibly (``disable=True`` restores them) and on
 framework is installed. Autologging opens a run when none is active (and ends it after the
 fit) and never breaks training: anything it cannot log becomes an ``AutologWarning``.
 
-Modules: ``session`` (run provider, safety), ``patching``, ``sklearn``, ``xgboost``,
-``lightning``, ``torch_watch``.
+Modules: ``session`` (runs from the run context, safety), ``patching``, ``sklearn``,
+``xgboost``, ``lightning``, ``torch_watch``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import sys
 import types
 from typing import Any
 
-from mlcore.autolog.session import AutologWarning, RunProvider, set_provider
+from mlcore.autolog.session import AutologWarning
 from mlcore.errors import InvalidInputError
 
 __all__ = ["FRAMEWORKS", "AutologWarning", "autolog", "configure", "enabled"]
@@ -37,21 +37,20 @@ def configure(
     framework: str,
     *,
     disable: bool = False,
-    provider: RunProvider | None = None,
+    provider: object = None,
     **options: Any,
 ) -> bool:
     """Turn autologging of one framework on or off; returns whether it is on.
 
     Options: ``log_models`` (default True), ``log_input_examples`` (False),
-    ``max_tuning_runs`` (child runs per search, default all).
+    ``max_tuning_runs`` (child runs per search, default all). Runs are the run context's
+    (those of the fluent API); ``provider`` is accepted for compatibility and not used.
     """
     if framework not in FRAMEWORKS:
         raise InvalidInputError(
             f"unknown autolog framework {framework!r}; known: {', '.join(FRAMEWORKS)}",
             field="framework",
         )
-    if provider is not None:
-        set_provider(provider)
     module_name, needs = FRAMEWORKS[framework]
     if importlib.util.find_spec(needs) is None:
         return False
@@ -73,7 +72,7 @@ def autolog(
     sklearn: bool = True,
     xgboost: bool = True,
     torch: bool = True,
-    provider: RunProvider | None = None,
+    provider: object = None,
     **options: Any,
 ) -> dict[str, bool]:
     """Autolog every installed framework switched on; returns which are now on."""

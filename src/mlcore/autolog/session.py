@@ -1,4 +1,4 @@
-"""How autologging reaches runs: a run provider (the fluent API) and failure-proof calls.
+"""How autologging reaches runs: the process's run context, and failure-proof calls.
 
 Autologging must never break training: every logging step goes through :func:`safely`, which
 turns an exception into a warning. A fit that starts its own run (because none was active)
@@ -11,43 +11,21 @@ import threading
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from mlcore.tracking.context import run_context
+
+if TYPE_CHECKING:
+    from mlcore.tracking.active_run import ActiveRun
 
 T = TypeVar("T")
-
-
-class RunProvider(Protocol):
-    """What autologging needs from the fluent API (``mlcore._fluent`` is one)."""
-
-    def active_run(self) -> Any: ...
-
-    def start_run(self, name: str | None = None) -> Any: ...
 
 
 class AutologWarning(UserWarning):
     """Autologging could not log something; training went on."""
 
 
-_provider: RunProvider | None = None
 _local = threading.local()
-
-
-def set_provider(provider: RunProvider) -> None:
-    global _provider
-    _provider = provider
-
-
-def provider() -> RunProvider:
-    """The configured provider, else the fluent API (which registers itself in
-    ``mlcore._defaults`` when imported)."""
-    if _provider is not None:
-        return _provider
-    from mlcore._defaults import run_provider
-
-    fluent = run_provider()
-    if fluent is None:  # pragma: no cover - importing mlcore always loads the fluent API
-        raise RuntimeError("autologging needs a run provider; import mlcore")
-    return fluent  # type: ignore[no-any-return]
 
 
 def safely(what: str, fn: Callable[[], T], default: T | None = None) -> T | None:
@@ -79,23 +57,23 @@ def nested() -> Iterator[None]:
 
 @contextmanager
 def run_for(name: str) -> Iterator[tuple[Any, bool]]:
-    """The active run, or a new one named ``name`` ended when the block ends.
+    """The active run of the run context, or a new one named ``name`` ended when the block
+    ends.
 
     Yields ``(run, owned)``; ``run`` is None if no run could be started (logging then
     skips, training goes on).
     """
-    source = provider()
-    run = source.active_run()
-    owned = False
+    context = run_context()
+    run: ActiveRun | None = context.active_run()
+    started: ActiveRun | None = None
     if run is None:
-        run = safely("start a run", lambda: source.start_run(name=name))
-        owned = run is not None
+        run = started = safely("start a run", lambda: context.start_run(name=name))
     try:
-        yield run, owned
+        yield run, started is not None
     except BaseException as exc:
-        if owned:
+        if started is not None:
             status = "KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED"
-            safely("end the run", lambda: run.end(status))
+            safely("end the run", lambda: started.end(status))
         raise
-    if owned:
-        safely("end the run", lambda: run.end("FINISHED"))
+    if started is not None:
+        safely("end the run", lambda: started.end("FINISHED"))

@@ -116,9 +116,10 @@ def watch(model: Any, log: str = "all", log_freq: int = 100, run: Any = None) ->
     if not isinstance(log_freq, int) or log_freq < 1:
         raise InvalidInputError("log_freq must be a positive integer", field="log_freq")
     if run is None:
-        from mlcore.autolog.session import provider
+        from mlcore.tracking.context import run_context
 
-        run = provider().active_run() or provider().start_run(name="watch")
+        context = run_context()
+        run = context.active_run() or context.start_run(name="watch")
     unwatch(model)
     handle = _Watch(model, run, log, log_freq)
     _watches[model] = handle

@@ -18,6 +18,7 @@ from mlcore.errors import InvalidInputError
 from mlcore.pipeline.components import parameter_type
 from mlcore.pipeline.dsl import PipelineParam, tracing
 from mlcore.pipeline.spec import ParamSpec, PipelineSpec, TaskSpec
+from mlcore.tracking.context import run_context
 
 if TYPE_CHECKING:
     from mlcore.executors import Executor
@@ -163,10 +164,7 @@ def _tracker(tracker: Tracker | None, tracking_uri: str | None) -> Tracker:
 
     if tracking_uri is not None:
         return Tracker(tracking_uri)
-    from mlcore._defaults import default_tracker
-
-    found = default_tracker()
-    return found if found is not None else Tracker()
+    return run_context().default_tracker()
 
 
 def _resumed_arguments(tracker: Tracker, run_id: str, spec: PipelineSpec) -> dict[str, Any]:

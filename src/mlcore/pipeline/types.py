@@ -14,6 +14,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
 
+from mlcore.tracking.context import run_context
+
 __all__ = [
     "INPUT",
     "OUTPUT",
@@ -95,10 +97,7 @@ class Metrics(Artifact):
     def log_metric(self, name: str, value: float) -> None:
         self.metadata[name] = float(value)
         self.write_text(json.dumps(self.metadata))
-        from mlcore._defaults import run_provider
-
-        provider = run_provider()
-        run = provider.active_run() if provider is not None else None
+        run = run_context().active_run()
         if run is not None:  # inside a step: the step's run
             run.log_metric(name, float(value))
 

@@ -23,11 +23,15 @@ import tempfile
 import threading
 import traceback
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from mlcore.pipeline.spec import ComponentSpec
+from mlcore.tracking.context import run_context
+
+if TYPE_CHECKING:
+    from mlcore.tracking import Tracker
 
 __all__ = [
     "ArtifactRef",
@@ -137,24 +141,9 @@ def _captured() -> Iterator[io.StringIO]:
 
 
 # -- trackers, per process ----------------------------------------------------------------------
-_trackers: dict[str, Any] = {}
-_trackers_lock = threading.Lock()
-
-
-def register_tracker(tracker: Any) -> None:
+def register_tracker(tracker: Tracker) -> None:
     """Let steps run in this process use ``tracker`` (the runner's) for its URI."""
-    with _trackers_lock:
-        _trackers[tracker.tracking_uri] = tracker
-
-
-def _tracker(uri: str) -> Any:
-    with _trackers_lock:
-        tracker = _trackers.get(uri)
-        if tracker is None:
-            from mlcore.tracking import Tracker
-
-            tracker = _trackers[uri] = Tracker(uri)
-        return tracker
+    run_context().share_tracker(tracker)
 
 
 # -- artifacts ----------------------------------------------------------------------------------
@@ -223,14 +212,14 @@ def _check_output(spec: Any, value: Any) -> Any:
 
 def execute(request: StepRequest) -> StepResultData:
     """Run the step ``request`` describes."""
-    from mlcore._defaults import run_provider
     from mlcore.artifacts import resolve_artifact_store
     from mlcore.pipeline.components import RETURN_OUTPUT, load_function
     from mlcore.pipeline.types import ARTIFACT_TYPES, PipelineStatus
     from mlcore.tracking.active_run import ActiveRun
     from mlcore.types import Run, RunData, RunInfo, build
 
-    tracker = _tracker(request.tracking_uri)
+    context = run_context()
+    tracker = context.worker_tracker(request.tracking_uri)
     info = RunInfo.model_validate(request.run)
     active = ActiveRun(tracker, build(Run, {"info": info, "data": RunData(), "config": {}}))
     artifacts = resolve_artifact_store(info.artifact_uri)
@@ -240,7 +229,7 @@ def execute(request: StepRequest) -> StepResultData:
     logs = io.StringIO()
     result: StepResultData
     try:
-        with _captured() as logs, run_provider().activated(active):
+        with _captured() as logs, context.activated(active):
             try:
                 function = load_function(spec.code)
                 kwargs: dict[str, Any] = dict(request.parameters)
@@ -335,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from mlcore.artifacts import resolve_artifact_store
 
-    tracker = _tracker(args.tracking_uri)
+    tracker = run_context().worker_tracker(args.tracking_uri)
     run = tracker.store.get_run(args.step_run)
     raw = resolve_artifact_store(run.info.artifact_uri).get_bytes(REQUEST_FILE)
     request = StepRequest.model_validate_json(raw)

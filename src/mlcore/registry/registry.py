@@ -40,9 +40,9 @@ class Registry:
 
     def __init__(self, tracking_uri: str | None = None, *, tracker: Tracker | None = None) -> None:
         if tracker is None and tracking_uri is None:
-            from mlcore._defaults import default_tracker
+            from mlcore.tracking.context import run_context
 
-            tracker = default_tracker()
+            tracker = run_context().default_tracker()
         if tracker is None:
             tracker = Tracker(tracking_uri)
         self.tracker = tracker

@@ -480,13 +480,9 @@ def sweep(
 ) -> Sweep:
     """Create a sweep and run it (see the module docstring); returns the :class:`Sweep`."""
     if tracker is None:
-        from mlcore import _defaults
+        from mlcore.tracking.context import run_context
 
-        tracker = _defaults.default_tracker()
-        if tracker is None:
-            from mlcore.tracking import Tracker as _Tracker
-
-            tracker = _Tracker()
+        tracker = run_context().default_tracker()
     created = Sweep.create(config, tracker=tracker, experiment=experiment)
     return created.run(
         function,

@@ -14,6 +14,7 @@ is in the store, trials in other processes and on other machines see each other.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
 import math
@@ -21,10 +22,12 @@ import os
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mlcore.errors import MlcoreError
+from mlcore.tracking.context import RUN_ATTACH_ENV, RUN_ID_ENV, run_context
 
 if TYPE_CHECKING:
     from mlcore.tracking import ActiveRun, Tracker
@@ -34,9 +37,51 @@ STOPPED_TAG = "mlcore.sweep.stopped"
 ERROR_TAG = "mlcore.sweep.error"
 TRIAL_FILE = "_mlcore/trial.pickle"  # the trial's spec, for a worker started by a command
 
-#: trackers and functions of sweeps run by this process (threads need not pickle them)
-_LOCAL: dict[str, tuple[Any, Any]] = {}
+
+class _LocalSweeps:
+    """Sweeps this process runs with the ``local`` executor: their functions by key (trials in
+    threads need not pickle them) while their trackers are lent to the run context (trials
+    find them by tracking URI). The engine sets ``_LOCAL[key] = (tracker, function)`` when a
+    sweep starts and pops the key when it ends; :func:`local_sweep` does both."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[Any, contextlib.ExitStack]] = {}
+
+    def __setitem__(self, key: str, value: tuple[Tracker, Any]) -> None:
+        tracker, function = value
+        lending = contextlib.ExitStack()
+        lending.enter_context(run_context().lend_tracker(tracker))
+        self.pop(key)
+        self._entries[key] = (function, lending)
+
+    def function(self, key: str) -> tuple[bool, Any]:
+        """``(True, function)`` of the sweep ``key``, or ``(False, None)``."""
+        entry = self._entries.get(key)
+        return (True, entry[0]) if entry is not None else (False, None)
+
+    def pop(self, key: str, default: Any = None) -> Any:
+        entry = self._entries.pop(key, None)
+        if entry is None:
+            return default
+        entry[1].close()
+        return entry[0]
+
+
+_LOCAL = _LocalSweeps()
 _LOCAL_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def local_sweep(key: str, tracker: Tracker, function: Any) -> Iterator[None]:
+    """Let trials of the sweep ``key`` run in this process's threads use ``tracker`` and
+    ``function`` as they are (not pickled) during the block."""
+    with _LOCAL_LOCK:
+        _LOCAL[key] = (tracker, function)
+    try:
+        yield
+    finally:
+        with _LOCAL_LOCK:
+            _LOCAL.pop(key, None)
 
 
 class TrialPruned(MlcoreError):
@@ -96,14 +141,20 @@ class _Watcher:
 
 
 def _tracker_for(spec: TrialSpec) -> tuple[Tracker, Any, bool]:
+    """The trial's tracker, its function, and whether the tracker is the trial's own (built
+    here, closed after): a sweep run by this process lends it its tracker and function."""
+    function = spec.function
     if spec.local_key is not None:
         with _LOCAL_LOCK:
-            found = _LOCAL.get(spec.local_key)
-        if found is not None:
-            return found[0], found[1], False
+            found, local_function = _LOCAL.function(spec.local_key)
+        if found:
+            function = local_function
+    lent = run_context().lent_tracker(spec.tracking_uri)
+    if lent is not None:
+        return lent, function, False
     from mlcore.tracking import Tracker
 
-    return Tracker(spec.tracking_uri), spec.function, True
+    return Tracker(spec.tracking_uri), function, True
 
 
 class _Latest:
@@ -141,8 +192,6 @@ def run_trial(payload: bytes) -> bytes:
 
 def run_spec(spec: TrialSpec) -> dict[str, Any]:
     """Run the trial ``spec`` describes; see :func:`run_trial`."""
-    from mlcore import _defaults
-
     tracker, function, owned = _tracker_for(spec)
     try:
         run = tracker.start_run(run_id=spec.run_id)
@@ -156,11 +205,7 @@ def run_spec(spec: TrialSpec) -> dict[str, Any]:
             if spec.program:
                 _run_program(spec, run)
             else:
-                provider = _defaults.run_provider()
-                if provider is not None:
-                    with provider.activated(run):
-                        _call(function, run)
-                else:
+                with run_context().activated(run):
                     _call(function, run)
         except TrialPruned as exc:
             run.set_tag(STOPPED_TAG, str(exc))
@@ -178,7 +223,8 @@ def run_spec(spec: TrialSpec) -> dict[str, Any]:
 
 def _run_program(spec: TrialSpec, run: ActiveRun) -> None:
     """``program`` sweeps: the script runs in a child process that resumes the trial's run
-    (``MLCORE_RUN_ID``); early termination runs in the child (``MLCORE_SWEEP_TRIAL``)."""
+    (``MLCORE_RUN_ID``); early termination runs in the child (``MLCORE_SWEEP_TRIAL``, read by
+    :func:`attach_from_env`, which ``MLCORE_RUN_ATTACH`` names)."""
     import cloudpickle
 
     assert spec.program is not None
@@ -186,7 +232,8 @@ def _run_program(spec: TrialSpec, run: ActiveRun) -> None:
     env = {
         **os.environ,
         "MLCORE_TRACKING_URI": spec.tracking_uri,
-        "MLCORE_RUN_ID": spec.run_id,
+        RUN_ID_ENV: spec.run_id,
+        RUN_ATTACH_ENV: f"{__name__}:{attach_from_env.__name__}",
         "MLCORE_SWEEP_TRIAL": cloudpickle.dumps(
             TrialSpec(**{**spec.__dict__, "function": None, "local_key": None, "program": None})
         ).hex(),
@@ -200,7 +247,8 @@ def _run_program(spec: TrialSpec, run: ActiveRun) -> None:
 
 
 def attach_from_env(run: ActiveRun) -> None:
-    """Called by the fluent ``start_run`` in a ``program`` trial's process."""
+    """Called with the trial's run once a ``program`` trial's process starts it (the run
+    context calls the hook ``MLCORE_RUN_ATTACH`` names)."""
     raw = os.environ.get("MLCORE_SWEEP_TRIAL")
     if not raw:
         return

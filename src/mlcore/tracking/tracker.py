@@ -28,7 +28,7 @@ from mlcore.tracking.bulk_runs import RunEnd, RunSpec
 from mlcore.tracking.lineage import lineage
 from mlcore.tracking.models import ModelInfo, log_model
 from mlcore.tracking.models import load as load_model_uri
-from mlcore.tracking.run_context import generate_run_name, source_tags
+from mlcore.tracking.run_source import generate_run_name, source_tags
 from mlcore.tracking.tables import runs_to_table
 from mlcore.tracking.writer import BatchWriter
 from mlcore.uris import validate_artifact_path
