@@ -112,7 +112,7 @@ def autolog_function(flavor: str, module: str, *, doc: str = AUTOLOG_DOC) -> Aut
     def autolog(disable: bool = False, **options: Any) -> None:
         from mlcore.autolog import configure
 
-        configure(flavor, disable=disable, provider=_fluent, **options)
+        configure(flavor, disable=disable, **options)
 
     return _publish(autolog, module, doc)
 

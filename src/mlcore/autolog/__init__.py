@@ -37,14 +37,13 @@ def configure(
     framework: str,
     *,
     disable: bool = False,
-    provider: object = None,
     **options: Any,
 ) -> bool:
     """Turn autologging of one framework on or off; returns whether it is on.
 
     Options: ``log_models`` (default True), ``log_input_examples`` (False),
     ``max_tuning_runs`` (child runs per search, default all). Runs are the run context's
-    (those of the fluent API); ``provider`` is accepted for compatibility and not used.
+    (those of the fluent API).
     """
     if framework not in FRAMEWORKS:
         raise InvalidInputError(
@@ -72,13 +71,12 @@ def autolog(
     sklearn: bool = True,
     xgboost: bool = True,
     torch: bool = True,
-    provider: object = None,
     **options: Any,
 ) -> dict[str, bool]:
     """Autolog every installed framework switched on; returns which are now on."""
     chosen = {"sklearn": sklearn, "xgboost": xgboost, "torch": torch}
     return {
-        name: configure(name, disable=disable or not wanted, provider=provider, **options)
+        name: configure(name, disable=disable or not wanted, **options)
         for name, wanted in chosen.items()
     }
 

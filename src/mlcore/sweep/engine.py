@@ -15,6 +15,7 @@ summary of what a sweep found are in ``report``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -29,11 +30,10 @@ from mlcore.sweep.config import SweepConfig, parse_config
 from mlcore.sweep.report import PLOT_FILE
 from mlcore.sweep.search import OptunaSearch, draw, grid_points
 from mlcore.sweep.trial import (
-    _LOCAL,
-    _LOCAL_LOCK,
     ERROR_TAG,
     TRIAL_FILE,
     TrialSpec,
+    local_sweep,
     run_trial,
 )
 from mlcore.sweep.trial_runs import (
@@ -181,17 +181,14 @@ class Sweep:
         runner = resolve_executor(executor, **options)
         self._commands = bool(getattr(runner, "runs_commands", False))
         local_key = None
-        if isinstance(executor, str) and executor == "local":
-            local_key = f"{self.id}:{self._token}"
-            with _LOCAL_LOCK:
-                _LOCAL[local_key] = (self.tracker, function)
         try:
-            self._refresh()
-            self._loop(function, count, parallelism, runner, local_key)
+            with contextlib.ExitStack() as lending:
+                if isinstance(executor, str) and executor == "local":
+                    local_key = f"{self.id}:{self._token}"
+                    lending.enter_context(local_sweep(local_key, self.tracker, function))
+                self._refresh()
+                self._loop(function, count, parallelism, runner, local_key)
         finally:
-            if local_key is not None:
-                with _LOCAL_LOCK:
-                    _LOCAL.pop(local_key, None)
             if isinstance(executor, str):  # built here
                 runner.close()
         runs = self.runs  # read once: for the summary, the plot and whether the sweep is done

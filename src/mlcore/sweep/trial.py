@@ -38,36 +38,10 @@ ERROR_TAG = "mlcore.sweep.error"
 TRIAL_FILE = "_mlcore/trial.pickle"  # the trial's spec, for a worker started by a command
 
 
-class _LocalSweeps:
-    """Sweeps this process runs with the ``local`` executor: their functions by key (trials in
-    threads need not pickle them) while their trackers are lent to the run context (trials
-    find them by tracking URI). The engine sets ``_LOCAL[key] = (tracker, function)`` when a
-    sweep starts and pops the key when it ends; :func:`local_sweep` does both."""
-
-    def __init__(self) -> None:
-        self._entries: dict[str, tuple[Any, contextlib.ExitStack]] = {}
-
-    def __setitem__(self, key: str, value: tuple[Tracker, Any]) -> None:
-        tracker, function = value
-        lending = contextlib.ExitStack()
-        lending.enter_context(run_context().lend_tracker(tracker))
-        self.pop(key)
-        self._entries[key] = (function, lending)
-
-    def function(self, key: str) -> tuple[bool, Any]:
-        """``(True, function)`` of the sweep ``key``, or ``(False, None)``."""
-        entry = self._entries.get(key)
-        return (True, entry[0]) if entry is not None else (False, None)
-
-    def pop(self, key: str, default: Any = None) -> Any:
-        entry = self._entries.pop(key, None)
-        if entry is None:
-            return default
-        entry[1].close()
-        return entry[0]
-
-
-_LOCAL = _LocalSweeps()
+# Functions of the sweeps this process runs with the ``local`` executor, by sweep key: trials in
+# threads call them as they are (not pickled). Their trackers are lent to the run context for
+# as long (trials find them by tracking URI). Set and cleared by :func:`local_sweep` only.
+_LOCAL_FUNCTIONS: dict[str, Any] = {}
 _LOCAL_LOCK = threading.Lock()
 
 
@@ -75,13 +49,14 @@ _LOCAL_LOCK = threading.Lock()
 def local_sweep(key: str, tracker: Tracker, function: Any) -> Iterator[None]:
     """Let trials of the sweep ``key`` run in this process's threads use ``tracker`` and
     ``function`` as they are (not pickled) during the block."""
-    with _LOCAL_LOCK:
-        _LOCAL[key] = (tracker, function)
-    try:
-        yield
-    finally:
+    with run_context().lend_tracker(tracker):
         with _LOCAL_LOCK:
-            _LOCAL.pop(key, None)
+            _LOCAL_FUNCTIONS[key] = function
+        try:
+            yield
+        finally:
+            with _LOCAL_LOCK:
+                _LOCAL_FUNCTIONS.pop(key, None)
 
 
 class TrialPruned(MlcoreError):
@@ -146,7 +121,8 @@ def _tracker_for(spec: TrialSpec) -> tuple[Tracker, Any, bool]:
     function = spec.function
     if spec.local_key is not None:
         with _LOCAL_LOCK:
-            found, local_function = _LOCAL.function(spec.local_key)
+            found = spec.local_key in _LOCAL_FUNCTIONS
+            local_function = _LOCAL_FUNCTIONS.get(spec.local_key)
         if found:
             function = local_function
     lent = run_context().lent_tracker(spec.tracking_uri)

@@ -17,17 +17,20 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from mlcore.tracking.active_run import ActiveRun
     from mlcore.tracking.artifact_versions import Artifact
+    from mlcore.tracking.bulk_runs import RunEnd, RunSpec
     from mlcore.tracking.config import Config
     from mlcore.tracking.models import ModelInfo
     from mlcore.tracking.tracker import Tracker
 
-__all__ = ["ActiveRun", "Artifact", "Config", "ModelInfo", "Tracker"]
+__all__ = ["ActiveRun", "Artifact", "Config", "ModelInfo", "RunEnd", "RunSpec", "Tracker"]
 
 _LAZY = {
     "ActiveRun": "mlcore.tracking.active_run",
     "Artifact": "mlcore.tracking.artifact_versions",
     "Config": "mlcore.tracking.config",
     "ModelInfo": "mlcore.tracking.models",
+    "RunEnd": "mlcore.tracking.bulk_runs",
+    "RunSpec": "mlcore.tracking.bulk_runs",
     "Tracker": "mlcore.tracking.tracker",
 }
 
