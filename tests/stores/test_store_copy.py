@@ -16,7 +16,7 @@ from sklearn.linear_model import LogisticRegression
 import mlcore
 from mlcore.artifacts import resolve_artifact_store
 from mlcore.cli import main
-from mlcore.errors import AlreadyExistsError, IntegrityError
+from mlcore.errors import AlreadyExistsError, IntegrityError, InvalidInputError
 from mlcore.registry import Registry
 from mlcore.stores.sql.admin import copy_store, migrate_store
 from mlcore.tracking.artifact_versions import Artifact, log_artifact_version
@@ -187,3 +187,141 @@ def test_copy_verifies_every_file_by_sha256(tmp_path: Path) -> None:
         for p in dst_root.rglob("*") if p.is_file()
     }  # fmt: skip
     assert len(copied) == report.files
+
+
+# -- the source is only read: a folder or database that is not an mlcore store is refused --------
+
+
+def _snapshot(root: Path) -> dict[str, str]:
+    """sha256 of every file under ``root`` (or of ``root`` itself), by relative path."""
+    if root.is_file():
+        return {root.name: hashlib.sha256(root.read_bytes()).hexdigest()}
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*")) if p.is_file()
+    }  # fmt: skip
+
+
+def _foreign_sqlite(path: Path) -> None:
+    import sqlite3
+
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE things (id INTEGER PRIMARY KEY, name TEXT)")
+    conn.execute("INSERT INTO things (name) VALUES ('a')")
+    conn.commit()
+    conn.close()
+
+
+def _mlflow_sqlite(path: Path) -> None:
+    import sqlite3
+
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)")
+    conn.execute("INSERT INTO alembic_version VALUES ('0584bdc529eb')")
+    conn.execute("CREATE TABLE experiments (experiment_id INTEGER PRIMARY KEY, name TEXT)")
+    conn.execute("CREATE TABLE runs (run_uuid VARCHAR(32) PRIMARY KEY, name TEXT)")
+    conn.execute("CREATE TABLE latest_metrics (key TEXT, value FLOAT, run_uuid TEXT)")
+    conn.commit()
+    conn.close()
+
+
+def _mlruns(root: Path) -> None:
+    (root / "0").mkdir(parents=True)
+    (root / "0" / "meta.yaml").write_text("artifact_location: mlruns/0\nexperiment_id: '0'\n")
+    run = root / "0" / "4f1c2a" / "metrics"
+    run.mkdir(parents=True)
+    (run / "loss").write_text("1700000000000 0.5 0\n")
+    (root / "0" / "4f1c2a" / "meta.yaml").write_text("run_id: 4f1c2a\nstatus: 3\n")
+
+
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [
+        ("empty folder", "not an mlcore store"),
+        ("random files", "not an mlcore store"),
+        ("foreign sqlite", "not an mlcore store"),
+        ("mlflow sqlite", "MLflow"),
+        ("mlruns folder", "MLflow"),
+    ],
+)
+@pytest.mark.parametrize("via", ["api", "cli"])
+def test_copy_refuses_a_source_that_is_not_an_mlcore_store_and_never_writes_it(
+    tmp_path: Path, kind: str, message: str, via: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    holder = tmp_path / "source"
+    holder.mkdir()
+    source: Path = holder
+    if kind == "random files":
+        (holder / "notes.txt").write_text("hello")
+        (holder / "sub").mkdir()
+        (holder / "sub" / "data.bin").write_bytes(os.urandom(1000))
+    elif kind == "foreign sqlite":
+        source = holder / "app.sqlite"
+        _foreign_sqlite(source)
+    elif kind == "mlflow sqlite":
+        source = holder / "mlflow.db"
+        _mlflow_sqlite(source)
+    elif kind == "mlruns folder":
+        source = holder / "mlruns"
+        _mlruns(source)
+    uri = f"sqlite:///{source}" if source.is_file() else str(source)
+    before = _snapshot(holder)
+    listing = sorted(p.name for p in holder.rglob("*"))
+    mode = source.stat().st_mode
+    destination = f"sqlite:///{tmp_path}/dst.db"
+    if via == "api":
+        with pytest.raises(InvalidInputError, match=message) as caught:
+            copy_store(uri, destination, artifact_stores=resolve_artifact_store)
+        if "MLflow" in message:
+            assert "import" in str(caught.value).lower()
+    else:
+        assert main(["store", "copy", uri, destination, "--no-progress"]) != 0
+        assert message in capsys.readouterr().err
+    assert _snapshot(holder) == before
+    assert sorted(p.name for p in holder.rglob("*")) == listing  # no mlcore.db, -wal, -shm
+    assert source.stat().st_mode == mode
+    if source.is_file():
+        import sqlite3
+
+        conn = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"  # not switched
+        conn.close()
+
+
+def test_copy_of_a_missing_source_is_refused_and_creates_nothing(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInputError, match="does not exist"):
+        copy_store(
+            str(tmp_path / "nowhere"),
+            f"sqlite:///{tmp_path}/dst.db",
+            artifact_stores=resolve_artifact_store,
+        )
+    with pytest.raises(InvalidInputError, match="does not exist"):
+        copy_store(
+            f"sqlite:///{tmp_path}/nowhere.db",
+            f"sqlite:///{tmp_path}/dst.db",
+            artifact_stores=resolve_artifact_store,
+        )
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_copy_reads_the_source_store_without_writing_it(tmp_path: Path) -> None:
+    build_store(tmp_path / "src", tmp_path)
+    src = tmp_path / "src"
+    before = _snapshot(src)
+    listing = sorted(p.name for p in src.rglob("*"))
+    copy_store(str(src), f"sqlite:///{tmp_path}/dst.db", artifact_stores=resolve_artifact_store)
+    assert _snapshot(src) == before
+    assert sorted(p.name for p in src.rglob("*")) == listing
+
+
+def test_copy_of_a_store_at_an_older_schema_is_refused_without_migrating_it(
+    tmp_path: Path,
+) -> None:
+    from tests.stores.test_migrations import _old_store
+
+    url = f"sqlite:///{tmp_path}/old.db"
+    _old_store(url)
+    before = _snapshot(tmp_path / "old.db")
+    with pytest.raises(InvalidInputError, match="mlcore store migrate"):
+        copy_store(url, f"sqlite:///{tmp_path}/dst.db", artifact_stores=resolve_artifact_store)
+    assert _snapshot(tmp_path / "old.db") == before

@@ -32,8 +32,10 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
         help="copy a whole store (metadata and artifacts) into an empty one",
         description=(
             "Copies every experiment, run, metric, model and artifact from SRC into the empty "
-            "store DST, verifying each file by sha256. e.g. mlcore store copy ./.mlcore "
-            "postgresql+psycopg://mlcore@db/mlcore --artifacts s3://team-bucket/mlcore"
+            "store DST, verifying each file by sha256. SRC is only read (opened read-only) and "
+            "must be an mlcore store at this schema; anything else is refused. e.g. mlcore "
+            "store copy ./.mlcore postgresql+psycopg://mlcore@db/mlcore --artifacts "
+            "s3://team-bucket/mlcore"
         ),
     )
     copy.add_argument("source", metavar="SRC")

@@ -6,7 +6,12 @@ source root to the destination root and hashed on the way; then every file is re
 the destination and checked against that hash and against the sha256 recorded when it was
 logged; only then are the rows copied, in one destination transaction, with artifact URIs
 rewritten to the new root. A failure at any point leaves the destination database empty (files
-already copied stay in the new root and are overwritten by a retry). The source is only read.
+already copied stay in the new root and are overwritten by a retry).
+
+The source is only read: a SQLite source is opened read-only (no journal-mode change, no
+migration, no file created), and a source that is not an mlcore store at this schema — an
+empty or unrelated folder, a foreign SQLite file, MLflow's ``mlruns`` or database — is refused
+before anything is opened for writing.
 
 The rows are copied by :mod:`mlcore.stores.sql.copy`. The artifact stores come from the
 caller (``artifact_stores``, usually ``mlcore.artifacts.resolve_artifact_store``): metadata
@@ -21,17 +26,24 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import Engine, inspect, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
+from mlcore import _config
 from mlcore.errors import IntegrityError, InvalidInputError, NotFoundError
 from mlcore.stores import resolve_store
 from mlcore.stores.file import DB_NAME
 from mlcore.stores.sql import copy as sql_copy
 from mlcore.stores.sql import migrate
-from mlcore.stores.sql.engine import create_sql_engine
+from mlcore.stores.sql.engine import (
+    create_readonly_sqlite_engine,
+    create_sql_engine,
+    is_sqlite_memory,
+)
 from mlcore.stores.sql.schema import SCHEMA_REVISION, artifact_files, experiments, runs
-from mlcore.stores.sql.store import SqlStore
-from mlcore.uris import file_uri_to_path, join_uri, redact_uri, uri_scheme
+from mlcore.stores.sql.store import SqlStore, _normalise_root
+from mlcore.uris import file_uri_to_path, join_uri, path_to_file_uri, redact_uri, uri_scheme
 
 if TYPE_CHECKING:
     from mlcore.types import FileInfo
@@ -42,6 +54,7 @@ __all__ = [
     "CopyReport",
     "copy_store",
     "migrate_store",
+    "open_source",
     "plan_copy",
 ]
 
@@ -78,6 +91,152 @@ def _sql_store(uri: str, *, artifact_uri: str | None = None) -> SqlStore:
             field="uri",
         )
     return store
+
+
+class SourceStore(Protocol):
+    """What a copy reads of its source: the database and the default artifact root."""
+
+    @property
+    def engine(self) -> Engine: ...
+
+    @property
+    def default_artifact_root(self) -> str: ...
+
+
+@dataclass
+class ReadOnlySource:
+    """A store opened only to be read (the source of a copy)."""
+
+    engine: Engine
+    default_artifact_root: str
+    display_name: str
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+_IMPORT_HINT = (
+    "importing MLflow history is a separate feature; `mlcore store copy` copies mlcore stores"
+)
+
+
+def _looks_like_mlflow(directory: str) -> bool:
+    """MLflow's file store (``mlruns/``, ``<experiment id>/meta.yaml``) or its database."""
+    if os.path.basename(os.path.normpath(directory)) == "mlruns":
+        return True
+    if os.path.isdir(os.path.join(directory, "mlruns")) or os.path.isfile(
+        os.path.join(directory, "mlflow.db")
+    ):
+        return True
+    return any(
+        os.path.isfile(os.path.join(directory, name, "meta.yaml")) for name in os.listdir(directory)
+    )
+
+
+def open_source(uri: str) -> ReadOnlySource:
+    """Open the store at ``uri`` to be read only; refuse anything that is not an mlcore store.
+
+    Raises:
+        InvalidInputError: ``uri`` does not exist, is not an mlcore store (an empty or
+            unrelated folder, a foreign SQLite file, MLflow's), or is at an older schema
+            (run ``mlcore store migrate`` on it first: a copy never writes its source).
+    """
+    shown = redact_uri(uri)
+    scheme = uri_scheme(uri)
+    if scheme in ("", "file"):
+        directory = os.path.abspath(os.path.expanduser(file_uri_to_path(uri)))
+        if not os.path.exists(directory):
+            raise InvalidInputError(f"copy source {shown!r} does not exist", field="source")
+        if not os.path.isdir(directory):
+            raise InvalidInputError(
+                f"copy source {shown!r} is a file, not a store directory; for a SQLite file "
+                f"use sqlite:///{directory}",
+                field="source",
+            )
+        database = os.path.join(directory, DB_NAME)
+        if not os.path.isfile(database):
+            if _looks_like_mlflow(directory):
+                raise InvalidInputError(
+                    f"copy source {shown!r} looks like MLflow's, not an mlcore store; "
+                    + _IMPORT_HINT,
+                    field="source",
+                )
+            raise InvalidInputError(
+                f"copy source {shown!r} is not an mlcore store (it holds no {DB_NAME}); "
+                "nothing was copied and the folder was left as it was",
+                field="source",
+            )
+        engine = create_readonly_sqlite_engine(database)
+        root = os.path.join(directory, "artifacts")
+    elif scheme == "sqlite":
+        if is_sqlite_memory(uri):
+            raise InvalidInputError(
+                f"copy source {shown!r} is an in-memory database: there is nothing to copy",
+                field="source",
+            )
+        database = os.path.abspath(make_url(uri).database or "")
+        if not os.path.isfile(database):
+            raise InvalidInputError(f"copy source {shown!r} does not exist", field="source")
+        engine = create_readonly_sqlite_engine(database)
+        root = os.path.join(os.path.dirname(database), "artifacts")
+    else:
+        engine = create_sql_engine(uri)
+        root = os.path.join(_config.DEFAULT_HOME, "artifacts")
+    try:
+        _require_mlcore_schema(engine, shown)
+    except BaseException:
+        engine.dispose()
+        raise
+    default_root = _normalise_root(_config.artifact_uri_from_env()) or path_to_file_uri(root)
+    return ReadOnlySource(engine, default_root, f"{scheme or 'file'} store {shown}")
+
+
+def _require_mlcore_schema(engine: Engine, shown: str) -> None:
+    """Refuse a database that is not an mlcore store at this schema (nothing is written)."""
+    try:
+        with engine.connect() as conn:
+            conn.execution_options(mlcore_write=False)
+            with conn.begin():
+                tables = set(inspect(conn).get_table_names())
+                run_columns = (
+                    {c["name"] for c in inspect(conn).get_columns("runs")}
+                    if "runs" in tables
+                    else set()
+                )
+                revision = migrate.current_revision(conn) if "alembic_version" in tables else None
+    except DBAPIError as exc:
+        raise InvalidInputError(
+            f"copy source {shown!r} cannot be read as a database ({exc.orig}); it is not an "
+            "mlcore store",
+            field="source",
+        ) from None
+    if "run_uuid" in run_columns or (
+        "runs" in tables and "latest_metrics" in tables and "run_pk" not in run_columns
+    ):
+        raise InvalidInputError(
+            f"copy source {shown!r} looks like an MLflow database, not an mlcore store; "
+            + _IMPORT_HINT,
+            field="source",
+        )
+    if revision == SCHEMA_REVISION:
+        return
+    if revision in migrate.known_revisions():
+        raise InvalidInputError(
+            f"copy source {shown!r} is an mlcore store at the older schema {revision!r}; a "
+            f"copy never writes its source: run `mlcore store migrate {shown}` first",
+            field="source",
+        )
+    if revision is not None and "run_pk" in run_columns:
+        raise InvalidInputError(
+            f"copy source {shown!r} is at schema {revision!r}, which this mlcore does not "
+            f"know (it expects {SCHEMA_REVISION!r}); upgrade mlcore",
+            field="source",
+        )
+    raise InvalidInputError(
+        f"copy source {shown!r} is not an mlcore store (a database without mlcore's tables); "
+        "nothing was copied and it was left as it was",
+        field="source",
+    )
 
 
 def _database_url(uri: str) -> str:
@@ -136,7 +295,7 @@ def _under(uri: str, root: str) -> bool:
 
 
 def plan_copy(
-    source: SqlStore, destination_root: str | None, artifact_stores: ArtifactStores
+    source: SourceStore, destination_root: str | None, artifact_stores: ArtifactStores
 ) -> CopyPlan:
     """The mapping from source artifact roots to places under ``destination_root``."""
     src_root = source.default_artifact_root.rstrip("/")
@@ -163,7 +322,7 @@ def plan_copy(
     return plan
 
 
-def _recorded_hashes(source: SqlStore) -> dict[str, str]:
+def _recorded_hashes(source: SourceStore) -> dict[str, str]:
     """sha256 recorded at logging time, by absolute source URI."""
     query = select(runs.c.artifact_uri, artifact_files.c.path, artifact_files.c.sha256).join(
         runs, runs.c.run_pk == artifact_files.c.run_pk
@@ -199,7 +358,8 @@ def copy_store(
     """Copy a whole store (metadata and artifacts) into an empty destination.
 
     Args:
-        source_uri: the store to copy (a ``./.mlcore`` directory or a SQL URL); only read.
+        source_uri: the store to copy (a ``./.mlcore`` directory or a SQL URL); only read,
+            and it must be an mlcore store at this schema.
         destination_uri: an empty store (a SQL URL, or a directory).
         artifact_stores: the artifact store of a root URI
             (``mlcore.artifacts.resolve_artifact_store``).
@@ -212,12 +372,18 @@ def copy_store(
         plan_ready: called with the plan (totals) before anything is written.
 
     Raises:
+        InvalidInputError: the source is not an mlcore store at this schema (see
+            :func:`open_source`); nothing is written anywhere.
         AlreadyExistsError: the destination store is not empty (nothing is written).
         IntegrityError: a copied file does not match its recorded or streamed sha256 (the
             destination database stays empty).
     """
-    source = _sql_store(source_uri)
-    destination = _sql_store(destination_uri, artifact_uri=artifact_uri)
+    source = open_source(source_uri)
+    try:
+        destination = _sql_store(destination_uri, artifact_uri=artifact_uri)
+    except BaseException:
+        source.close()
+        raise
     try:
         with destination.engine.connect() as conn, conn.begin():
             sql_copy.require_empty(conn, f"destination {destination.display_name}")
@@ -242,7 +408,7 @@ def copy_store(
 
 
 def _copy_files(
-    source: SqlStore, plan: CopyPlan, artifact_stores: ArtifactStores, progress: Progress | None
+    source: SourceStore, plan: CopyPlan, artifact_stores: ArtifactStores, progress: Progress | None
 ) -> dict[str, str]:
     """Stream every file to its new place, then verify; returns sha256 by destination URI."""
     stores: dict[str, ArtifactFiles] = {}

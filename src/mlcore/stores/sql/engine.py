@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import NullPool, StaticPool
 
 from mlcore.errors import InvalidInputError
 
@@ -166,3 +166,35 @@ class Transactions:
 
     def read(self, fn: Callable[[Connection], T]) -> T:
         return self.run(fn, write=False)
+
+
+def create_readonly_sqlite_engine(path: str) -> Engine:
+    """An engine that only reads the SQLite file at ``path``: it never writes, migrates or
+    creates anything, nor changes the journal mode.
+
+    A database with a ``-wal`` file (a store in use) is opened ``mode=ro``, which reads the
+    log its writers keep; otherwise it is opened ``immutable``, so that not even the
+    ``-wal``/``-shm`` files a WAL reader would otherwise leave behind are created.
+    """
+    import sqlite3
+    from pathlib import Path
+
+    location = Path(os.path.abspath(path)).as_uri()
+    mode = "mode=ro" if os.path.exists(path + "-wal") else "mode=ro&immutable=1"
+
+    def connect() -> sqlite3.Connection:
+        return sqlite3.connect(
+            f"{location}?{mode}", uri=True, timeout=SQLITE_BUSY_TIMEOUT_S, check_same_thread=False
+        )
+
+    engine = create_engine("sqlite://", creator=connect, poolclass=NullPool)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN")  # a read transaction: one consistent snapshot
+
+    return engine
