@@ -13,7 +13,7 @@ in another thread is active in that thread only (what pipeline and sweep workers
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
@@ -123,7 +123,7 @@ def active_run() -> ActiveRun | None:
 def start_run(
     name: str | None = None,
     *,
-    tags: Mapping[str, Any] | None = None,
+    tags: Mapping[str, Any] | Collection[str] | None = None,
     config: Mapping[str, Any] | None = None,
     notes: str | None = None,
     nested: bool = False,
@@ -135,7 +135,8 @@ def start_run(
 
     Args:
         name: run name (generated when omitted).
-        tags: initial tags.
+        tags: initial tags: a mapping, or a list of names as W&B takes them (each becomes a
+            tag with an empty value, ``tags.<name> IS NOT NULL`` in a search).
         config: W&B-style config; readable as ``run.config.x`` / ``mlcore.config.x`` and
             searchable as params.
         notes: free text, stored as the ``mlcore.note`` tag.

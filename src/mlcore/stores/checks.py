@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from mlcore import _validation as check
@@ -36,6 +36,7 @@ __all__ = [
     "flatten_config",
     "parse_artifact_ref",
     "parse_view",
+    "run_tags",
 ]
 
 _RUN_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -107,6 +108,35 @@ def clean_tags(tags: Mapping[str, Any] | None) -> dict[str, str]:
     if not isinstance(tags, Mapping):
         raise InvalidInputError("tags must be a mapping of key to value", field="tags")
     return {check.check_key(k, "tag key"): check.tag_value(k, v) for k, v in tags.items()}
+
+
+def run_tags(tags: Mapping[str, Any] | Collection[str] | None) -> dict[str, Any]:
+    """The tags given to a new run as a mapping: a mapping as it is, or a list, tuple or set of
+    names as W&B takes them, each name becoming a tag with an empty value (``["baseline"]`` ->
+    ``{"baseline": ""}``, found by ``tags.baseline IS NOT NULL``).
+
+    Raises:
+        InvalidInputError: ``tags`` is neither a mapping nor a collection of strings.
+    """
+    if tags is None:
+        return {}
+    if isinstance(tags, Mapping):
+        return dict(tags)
+    if isinstance(tags, (list, tuple, set, frozenset)):
+        names = list(tags)
+        wrong = [name for name in names if not isinstance(name, str)]
+        if not wrong:
+            return dict.fromkeys(names, "")
+        raise InvalidInputError(
+            f"tags must be a mapping of key to value or a list of tag names (strings); the "
+            f"list holds {type(wrong[0]).__name__} {wrong[0]!r}",
+            field="tags",
+        )
+    raise InvalidInputError(
+        f"tags must be a mapping of key to value or a list of tag names (strings), not "
+        f"{type(tags).__name__}",
+        field="tags",
+    )
 
 
 def clean_params(params: Mapping[str, Any] | None) -> dict[str, str]:

@@ -23,7 +23,7 @@ import importlib
 import os
 import threading
 import weakref
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from mlcore.errors import InvalidInputError
@@ -155,7 +155,7 @@ class RunContext:
         self,
         name: str | None = None,
         *,
-        tags: Mapping[str, Any] | None = None,
+        tags: Mapping[str, Any] | Collection[str] | None = None,
         config: Mapping[str, Any] | None = None,
         notes: str | None = None,
         nested: bool = False,

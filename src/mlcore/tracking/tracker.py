@@ -11,7 +11,7 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, cast, overload
 
@@ -21,6 +21,7 @@ from mlcore.artifacts import ArtifactStore, resolve_artifact_store
 from mlcore.errors import InvalidInputError, NotFoundError
 from mlcore.stores import MetadataStore, NewRun, RunPage, RunUpdate, resolve_store
 from mlcore.stores.base import check_run_id
+from mlcore.stores.checks import run_tags
 from mlcore.tracking import artifact_formats, lifecycle
 from mlcore.tracking.active_run import ActiveRun
 from mlcore.tracking.artifact_versions import Artifact, log_artifact_version, use_artifact
@@ -178,7 +179,7 @@ class Tracker:
         experiment: str | None = None,
         *,
         name: str | None = None,
-        tags: Mapping[str, Any] | None = None,
+        tags: Mapping[str, Any] | Collection[str] | None = None,
         config: Mapping[str, Any] | None = None,
         params: Mapping[str, Any] | None = None,
         notes: str | None = None,
@@ -199,10 +200,13 @@ class Tracker:
                 ``AlreadyExistsError`` if a run has it (how a sweep's agents claim a trial).
             heartbeat: keep the run alive with this process's heartbeat, so it reads as
                 CRASHED if the process dies.
+            tags: a mapping, or a list/tuple/set of names as W&B takes them (each becomes a
+                tag with an empty value); anything else is an ``InvalidInputError``.
         """
+        given_tags = run_tags(tags)
         experiment_id = self._target_experiment(experiment, experiment_id)
         _check_new_run_id(run_id)
-        all_tags = {**source_tags(), **(dict(tags) if tags else {})}
+        all_tags = {**source_tags(), **given_tags}
         if notes is not None:
             all_tags["mlcore.note"] = notes
         run = self._store.create_run(
@@ -347,7 +351,7 @@ class Tracker:
         experiment: str | None = None,
         *,
         name: str | None = None,
-        tags: Mapping[str, Any] | None = None,
+        tags: Mapping[str, Any] | Collection[str] | None = None,
         config: Mapping[str, Any] | None = None,
         notes: str | None = None,
         parent_run_id: str | None = None,
@@ -358,6 +362,7 @@ class Tracker:
         The run is kept alive by a heartbeat and ended at interpreter exit if still open.
         Use it as a context manager to end it when the block ends.
         """
+        run_tags(tags)  # refused before anything is created or resumed
         lifecycle.install_hooks()
         if run_id is not None:
             run = self._resume(run_id)
