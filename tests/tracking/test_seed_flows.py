@@ -124,3 +124,53 @@ def test_log_dict_of_something_yaml_cannot_hold_is_refused_and_the_run_goes_on(
     assert tracker.get_run(run.id).info.status == "FINISHED"
     assert tracker.list_artifacts(run.id) == []  # nothing written
     tracker.close()
+
+
+# -- lineage: ancestors and descendants, not everything connected -------------------------------
+
+
+class _Model:
+    def predict(self, rows: object) -> object:
+        return rows
+
+
+def test_lineage_of_a_model_holds_what_fed_it_and_not_what_came_later(tmp_path: Path) -> None:
+    mlcore.set_tracking_uri(str(tmp_path / "store"))
+    data = tmp_path / "d.csv"
+    data.write_text("x")
+    with mlcore.start_run(name="prep") as prep:
+        v0 = mlcore.Artifact("ds", "dataset")
+        v0.add_file(data)
+        mlcore.log_artifact(v0)
+    with mlcore.start_run(name="A") as run_a:
+        mlcore.use_artifact("ds:v0")
+        mlcore.log_model(_Model(), "model", registered_model_name="m1")
+    data.write_text("y")
+    with mlcore.start_run(name="B") as run_b:
+        mlcore.use_artifact("ds:v0")
+        v1 = mlcore.Artifact("ds", "dataset")
+        v1.add_file(data)
+        mlcore.log_artifact(v1)
+        mlcore.log_model(_Model(), "model", registered_model_name="m2")
+    assert v1.qualified_name == "ds:v1"
+    tracker = mlcore.get_tracker()
+
+    of_m1 = tracker.lineage("models:/m1/1")
+    assert {n.id for n in of_m1.nodes} == {"models:/m1/1", run_a.id, "ds:v0", prep.id}
+    relations = {(e.source, e.relation, e.target) for e in of_m1.edges}
+    assert relations == {
+        (prep.id, "produced", "ds:v0"),
+        ("ds:v0", "used", run_a.id),
+        (run_a.id, "produced", "models:/m1/1"),
+    }
+
+    of_v0 = tracker.lineage("ds:v0")  # its producer, and everything made from it
+    assert {n.id for n in of_v0.nodes} == {
+        "ds:v0", prep.id, run_a.id, "models:/m1/1", run_b.id, "ds:v1", "models:/m2/1",
+    }  # fmt: skip
+
+    of_v1 = tracker.lineage("ds:v1")  # v1 came from B, which used v0; A and m1 are siblings
+    assert {n.id for n in of_v1.nodes} == {"ds:v1", run_b.id, "ds:v0", prep.id}
+
+    of_a = tracker.lineage(run_a.id)
+    assert {n.id for n in of_a.nodes} == {run_a.id, "ds:v0", prep.id, "models:/m1/1"}
