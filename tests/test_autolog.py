@@ -299,3 +299,43 @@ def test_torch_watch_logs_norms_and_histograms() -> None:
         mlcore.torch.watch(object())
     with pytest.raises(mlcore.InvalidInputError):
         mlcore.torch.watch(net, log_freq=0)
+
+
+@pytest.mark.parametrize("unwatch_between", [False, True])
+def test_torch_watch_called_again_continues_its_steps(unwatch_between: bool) -> None:
+    import json
+
+    import torch
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 1))
+    X = torch.randn(16, 4)
+
+    def train(passes: int) -> None:
+        for _ in range(passes):
+            net.zero_grad()
+            net(X).pow(2).mean().backward()
+
+    with mlcore.start_run() as run:
+        mlcore.torch.watch(net, log="all", log_freq=2)
+        train(4)
+        if unwatch_between:
+            mlcore.torch.unwatch(net)
+        mlcore.torch.watch(net, log="all", log_freq=2)  # e.g. a second training phase
+        train(4)
+    grads = mlcore.metric_history(run.id, "gradients/0.weight/norm")
+    assert grads.column("step").to_pylist() == [2, 4, 6, 8]
+    params = mlcore.metric_history(run.id, "parameters/2.bias/norm")
+    assert params.column("step").to_pylist() == [2, 4, 6, 8]
+    store = mlcore.get_tracker().artifact_store(run.id)
+    lines = store.get_bytes("watch/histograms.jsonl").decode().splitlines()
+    histograms = [json.loads(line) for line in lines]
+    for kind, name in [("gradients", "0.weight"), ("parameters", "2.bias")]:
+        steps = [h["step"] for h in histograms if h["kind"] == kind and h["name"] == name]
+        assert steps == [2, 4, 6, 8]  # strictly increasing, none overwritten or lost
+    with mlcore.start_run() as other:  # a new run starts counting again
+        mlcore.torch.watch(net, log="gradients", log_freq=2)
+        train(2)
+    assert mlcore.metric_history(other.id, "gradients/0.weight/norm").column(
+        "step"
+    ).to_pylist() == [2]

@@ -5,6 +5,10 @@ Every ``log_freq`` backward passes (gradients) or training-mode forward passes (
 the L2 norm of each tensor is logged as a metric (``gradients/<name>/norm``,
 ``parameters/<name>/norm``) and a 64-bin histogram is kept; histograms are written as
 ``watch/histograms.jsonl`` when the model is unwatched or the run ends.
+
+Watching a model again in the same run (a second training phase, after ``unwatch`` or not)
+continues its step counters and keeps the histograms already taken, so steps only increase
+and nothing logged before is overwritten; a new run starts counting from zero.
 """
 
 from __future__ import annotations
@@ -19,17 +23,25 @@ from mlcore.errors import InvalidInputError
 MAX_HISTOGRAMS = 20_000
 BINS = 64
 _watches: weakref.WeakKeyDictionary[Any, _Watch] = weakref.WeakKeyDictionary()
+#: the latest watch of each model, open or closed: a new watch in the same run continues it
+_latest: weakref.WeakKeyDictionary[Any, _Watch] = weakref.WeakKeyDictionary()
 
 
 class _Watch:
-    def __init__(self, model: Any, run: Any, log: str, log_freq: int) -> None:
-        self.model = model
+    def __init__(
+        self, model: Any, run: Any, log: str, log_freq: int, previous: _Watch | None = None
+    ) -> None:
+        self.model: Any = model
         self.run = run
         self.log_freq = log_freq
         self.handles: list[Any] = []
         self.histograms: list[dict[str, Any]] = []
         self.backward_calls: dict[str, int] = {}
         self.forward_calls = 0
+        if previous is not None:  # the same model watched again in the same run: continue
+            self.histograms = list(previous.histograms)
+            self.backward_calls = dict(previous.backward_calls)
+            self.forward_calls = previous.forward_calls
         self.closed = False
         if log in ("gradients", "all"):
             for name, parameter in model.named_parameters():
@@ -96,6 +108,7 @@ class _Watch:
         if self.closed:
             return
         self.closed = True
+        self.model = None  # ``_latest`` keeps this watch weakly keyed by the model
         for handle in self.handles:
             handle.remove()
         if self.histograms:
@@ -121,8 +134,12 @@ def watch(model: Any, log: str = "all", log_freq: int = 100, run: Any = None) ->
         context = run_context()
         run = context.active_run() or context.start_run(name="watch")
     unwatch(model)
-    handle = _Watch(model, run, log, log_freq)
+    previous = _latest.get(model)
+    if previous is not None and previous.run.id != run.id:
+        previous = None
+    handle = _Watch(model, run, log, log_freq, previous)
     _watches[model] = handle
+    _latest[model] = handle
     return handle
 
 
