@@ -187,3 +187,25 @@ def test_a_script_without_main_guard_runs_on_the_process_executor(tmp_path: Path
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("module body ran") == 1
     assert "status SUCCEEDED" in done.stdout
+
+
+def test_compile_writes_json_for_a_json_name_and_it_loads_back(tmp_path: Path) -> None:
+    for pipeline in (flows.training, flows.fan):
+        path = pipeline.compile(tmp_path / f"{pipeline.name}.json")
+        data = json.loads(Path(path).read_text())
+        assert data["format"] == "mlcore.pipeline/v1" and data["name"] == pipeline.name
+        assert Pipeline.from_yaml(path).spec == pipeline.spec
+    path = flows.training.compile(tmp_path / "training.YML")
+    assert yaml.safe_load(Path(path).read_text())["name"] == "training"
+
+
+@pytest.mark.parametrize("name", ["x.tar.gz", "x.zip", "x.tgz", "x.txt", "x.yaml.gz"])
+def test_compile_refuses_a_format_it_cannot_write_and_creates_no_file(
+    tmp_path: Path, name: str
+) -> None:
+    target = tmp_path / "out" / name
+    with pytest.raises(InvalidInputError, match=r"\.yaml.*\.json") as caught:
+        flows.training.compile(target)
+    assert name in str(caught.value)
+    assert not (tmp_path / "out").exists()
+    assert list(tmp_path.iterdir()) == []

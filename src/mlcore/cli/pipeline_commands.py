@@ -31,7 +31,9 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
         description="SOURCE is FILE.py:NAME or package.module:NAME (a @pipeline object).",
     )
     compile_.add_argument("source", metavar="SOURCE")
-    compile_.add_argument("--output", "-o", required=True, help="the YAML file to write")
+    compile_.add_argument(
+        "--output", "-o", required=True, help="the file to write: .yaml/.yml (YAML) or .json"
+    )
     compile_.set_defaults(handler=compile_pipeline, needs_tracker=False)
 
     run = actions.add_parser(

@@ -59,25 +59,42 @@ class Pipeline:
         return self.spec.to_yaml()
 
     def compile(self, path: str | os.PathLike[str]) -> str:
-        """Write the YAML spec to ``path`` (atomically) and return the path."""
+        """Write the spec to ``path`` (atomically) and return the path: YAML for a ``.yaml``
+        or ``.yml`` name (or one without a suffix), JSON for ``.json``.
+
+        Raises:
+            InvalidInputError: any other suffix (``.tar.gz``, ``.zip``...): mlcore writes no
+                archives; nothing is created.
+        """
         target = os.fspath(path)
+        suffix = os.path.splitext(os.path.basename(target))[1].lower()
+        if suffix in ("", ".yaml", ".yml"):
+            text = self.to_yaml()
+        elif suffix == ".json":
+            text = self.spec.to_json()
+        else:
+            raise InvalidInputError(
+                f"cannot compile a pipeline to {os.path.basename(target)!r}: mlcore writes its "
+                "spec as YAML (.yaml, .yml) or JSON (.json), not archives or other formats",
+                field="path",
+            )
         directory = os.path.dirname(os.path.abspath(target))
         os.makedirs(directory, exist_ok=True)
         temporary = f"{target}.tmp-{os.getpid()}"
         with open(temporary, "w", encoding="utf-8") as handle:
-            handle.write(self.to_yaml())
+            handle.write(text)
         os.replace(temporary, target)
         return target
 
     @classmethod
     def from_yaml(cls, source: str | os.PathLike[str]) -> Pipeline:
-        """A pipeline from a compiled spec: a file path, or the YAML text itself.
+        """A pipeline from a compiled spec: a file path (YAML or JSON), or the text itself.
 
         The components' code is imported where it is importable, else rebuilt from the
         embedded pickle or source, so the original module is not needed.
         """
         text = os.fspath(source)
-        if "\n" not in text and (os.path.exists(text) or text.endswith((".yaml", ".yml"))):
+        if "\n" not in text and (os.path.exists(text) or text.endswith((".yaml", ".yml", ".json"))):
             try:
                 with open(text, encoding="utf-8") as handle:
                     text = handle.read()

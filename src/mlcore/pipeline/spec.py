@@ -154,6 +154,13 @@ class PipelineSpec(_Model):
                 component["code"]["source"] = _Literal(source)
         return str(yaml.dump(data, Dumper=Dumper, sort_keys=False, allow_unicode=True, width=100))
 
+    def to_json(self) -> str:
+        """The same spec as JSON (which :meth:`from_yaml` reads too: YAML holds JSON)."""
+        import json
+
+        data = self.model_dump(mode="json", exclude_defaults=True)
+        return json.dumps({"format": FORMAT, **data}, indent=2, ensure_ascii=False) + "\n"
+
     @classmethod
     def from_yaml(cls, text: str) -> PipelineSpec:
         import yaml
