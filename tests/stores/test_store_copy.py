@@ -325,3 +325,23 @@ def test_copy_of_a_store_at_an_older_schema_is_refused_without_migrating_it(
     with pytest.raises(InvalidInputError, match="mlcore store migrate"):
         copy_store(url, f"sqlite:///{tmp_path}/dst.db", artifact_stores=resolve_artifact_store)
     assert _snapshot(tmp_path / "old.db") == before
+
+
+def test_copy_of_a_store_in_use_reads_its_log_and_leaves_it_working(tmp_path: Path) -> None:
+    """A source open in another tracker (WAL with a -wal file) is read ``mode=ro``, including
+    rows still only in its log."""
+    src = tmp_path / "src"
+    live = mlcore.Tracker(str(src))
+    run = live.create_run("live", name="still-open")
+    live.set_tag(run.info.run_id, "k", "v")
+    assert (src / "mlcore.db-wal").exists()
+    report = copy_store(
+        str(src), f"sqlite:///{tmp_path}/dst.db", artifact_stores=resolve_artifact_store
+    )
+    assert report.rows["runs"] == 1
+    live.set_tag(run.info.run_id, "after", "copy")  # the source still takes writes
+    assert live.get_run(run.info.run_id).data.tags["after"] == "copy"
+    live.close()
+    copied = mlcore.Tracker(f"sqlite:///{tmp_path}/dst.db")
+    assert copied.get_run(run.info.run_id).data.tags["k"] == "v"
+    copied.close()
