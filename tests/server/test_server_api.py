@@ -298,6 +298,7 @@ def test_server_restarted_while_a_client_logs_loses_and_duplicates_nothing(tmp_p
 import time, mlcore, json
 t = mlcore.Tracker({url!r})
 run = t.start_run("restart")
+print("started", flush=True)
 for i in range(3000):
     run.log_metric("m", float(i), step=i)
     if i % 100 == 0:
@@ -311,7 +312,11 @@ print(json.dumps(run.info.run_id))
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "MLCORE_FLUSH_INTERVAL": "0.01"},
     )  # fmt: skip
-    time.sleep(0.3)
+    # restart once the client is logging (not while a loaded machine still starts its
+    # interpreter: then start_run itself would meet the stopped server)
+    assert logger.stdout is not None
+    assert logger.stdout.readline().strip() == "started"
+    time.sleep(0.1)
     server.terminate()  # type: ignore[attr-defined]
     server.wait(30)  # type: ignore[attr-defined]
     time.sleep(1.0)
