@@ -27,6 +27,7 @@ from mlcore.stores import MetadataStore, resolve_store
 from mlcore.stores.base import check_run_id
 from mlcore.stores.http_api import READ, SEARCHES, Operation, operations
 from mlcore.web import errors
+from mlcore.web.forwarded import DEFAULT_TRUSTED_PROXIES
 from mlcore.web.guard import Access, Guard
 
 _JSON_CONFIG = ConfigDict(ser_json_inf_nan="constants")
@@ -43,6 +44,10 @@ class ServerOptions:
     max_body_mb: int = 64
     max_upload_gb: int = 1024
     staging_dir: str | None = None
+    #: ``Host`` names answered besides loopback names and addresses (``*``: any)
+    allowed_hosts: list[str] = field(default_factory=list)
+    #: peers whose forwarding headers count (IPs, CIDRs); None: loopback proxies only
+    trusted_proxies: list[str] | None = None
 
 
 class _Idempotency:
@@ -132,6 +137,10 @@ def create_tracking_app(options: ServerOptions) -> Any:
         max_upload_bytes=options.max_upload_gb * 1024**3,
         upload_prefixes=(FILES, UPLOADS),
         access=Access(read_paths=read_paths),
+        allowed_hosts=options.allowed_hosts,
+        trusted_proxies=(
+            DEFAULT_TRUSTED_PROXIES if options.trusted_proxies is None else options.trusted_proxies
+        ),
     )
 
 
