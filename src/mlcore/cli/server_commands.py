@@ -50,6 +50,25 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     server.add_argument("--max-body-mb", type=int, default=64, help="largest JSON request")
     add_network_arguments(server)
+    uploads = server.add_argument_group("uploads")
+    uploads.add_argument(
+        "--staging-dir",
+        metavar="DIR",
+        help="private directory (made 0700) for uploads in progress; default: a fresh temp dir",
+    )
+    uploads.add_argument(
+        "--upload-ttl-hours", type=float, default=24.0, help="remove abandoned uploads after"
+    )
+    uploads.add_argument(
+        "--max-uploads-per-client", type=int, default=64, help="upload bodies at once (429 over)"
+    )
+    uploads.add_argument(
+        "--upload-idle-timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="drop an upload whose client sends nothing this long (408; nothing stored)",
+    )
     server.set_defaults(handler=server_command, needs_tracker=False)
 
 
@@ -65,6 +84,10 @@ def server_command(_tracker: object, args: argparse.Namespace) -> int:
         max_body_mb=args.max_body_mb,
         allowed_hosts=split_list(args.allowed_hosts),
         trusted_proxies=None if args.trusted_proxies is None else split_list(args.trusted_proxies),
+        staging_dir=args.staging_dir,
+        upload_ttl_s=args.upload_ttl_hours * 3600,
+        max_uploads_per_client=args.max_uploads_per_client,
+        upload_idle_timeout_s=args.upload_idle_timeout,
     )
     srv.run(host=args.host, port=args.port, workers=args.workers)
     return 0

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Sequence
@@ -60,12 +62,18 @@ class Server:
         staging_dir: str | None = None,
         allowed_hosts: Sequence[str] = (),
         trusted_proxies: Sequence[str] | None = None,
+        upload_ttl_s: float = 24 * 3600,
+        max_uploads_per_client: int = 64,
+        upload_idle_timeout_s: float = 60.0,
     ) -> Server:
         """A tracking/registry server over ``store`` with artifacts under ``artifacts``.
 
         ``allowed_hosts`` are ``Host`` names answered besides loopback names and IP addresses
         (``name``, ``name:port``, ``*.domain``, ``*``); ``trusted_proxies`` the IPs/CIDRs whose
-        forwarding headers name the client (default: loopback ones). See docs/server.md.
+        forwarding headers name the client (default: loopback ones). Uploads in progress are
+        staged under ``staging_dir`` (default: a private temp dir per server), abandoned ones
+        removed after ``upload_ttl_s``; a client may send ``max_uploads_per_client`` at once,
+        and one silent for ``upload_idle_timeout_s`` is dropped. See docs/server.md.
         """
         check_network_options(allowed_hosts, trusted_proxies)
         return cls(
@@ -78,6 +86,9 @@ class Server:
                 staging_dir=staging_dir,
                 allowed_hosts=list(allowed_hosts),
                 trusted_proxies=None if trusted_proxies is None else list(trusted_proxies),
+                upload_ttl_s=upload_ttl_s,
+                max_uploads_per_client=max_uploads_per_client,
+                upload_idle_timeout_s=upload_idle_timeout_s,
             )
         )
 
@@ -191,8 +202,15 @@ class Server:
             return
         hosts = HostPolicy(self.options.allowed_hosts)
         hosts.allow_bind(host)
+        staging: str | None = None
         if isinstance(self.options, ServerOptions):
-            options = replace(self.options, allowed_hosts=hosts.patterns)
+            if self.options.staging_dir is None:  # one private directory for all the workers
+                staging = tempfile.mkdtemp(prefix="mlcore-staging-")
+            options = replace(
+                self.options,
+                allowed_hosts=hosts.patterns,
+                staging_dir=staging or self.options.staging_dir,
+            )
             os.environ[OPTIONS_ENV] = json.dumps(asdict(options))
             factory = "mlcore.server:app_from_env"
         else:
@@ -201,13 +219,17 @@ class Server:
             serving = replace(self.options, allowed_hosts=tuple(hosts.patterns))
             os.environ[SERVING_ENV] = serving.to_env()
             factory = "mlcore.serving.app:app_from_env"
-        uvicorn.run(
-            factory,
-            access_log=access_log,
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            log_level="info",
-            proxy_headers=False,
-        )
+        try:
+            uvicorn.run(
+                factory,
+                access_log=access_log,
+                factory=True,
+                host=host,
+                port=port,
+                workers=workers,
+                log_level="info",
+                proxy_headers=False,
+            )
+        finally:
+            if staging is not None:
+                shutil.rmtree(staging, ignore_errors=True)

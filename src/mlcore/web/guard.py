@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,7 +70,7 @@ def is_loopback(host: str | None) -> bool:
         return host == "localhost"
 
 
-def principal_of(scope: dict[str, Any]) -> str:
+def principal_of(scope: Mapping[str, Any]) -> str:
     """Who the guard admitted ``scope``'s request as: a digest of its token, "" without one."""
     return str(scope.get(PRINCIPAL, ""))
 
