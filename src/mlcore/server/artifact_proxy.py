@@ -183,9 +183,10 @@ class ArtifactProxy:
 
         try:
             info = await anyio.to_thread.run_sync(publish)
-        finally:
-            if upload.upload_id not in self._busy:
-                self.staging.remove(upload)
+        except IntegrityError:
+            self.staging.remove(upload)  # the parts are wrong: the client starts again
+            raise
+        self.staging.remove(upload)  # (on another failure they stay, for a retried complete)
         return JSONResponse(_info_json(info))
 
     def close(self) -> None:
