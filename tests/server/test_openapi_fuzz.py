@@ -22,7 +22,10 @@ def test_api_answers_every_generated_request_within_its_spec(tmp_path: Path) -> 
     )
 
     app = Server.tracking(
-        store=f"sqlite:///{tmp_path}/m.db", artifacts=str(tmp_path / "art"), allow_remote=True
+        store=f"sqlite:///{tmp_path}/m.db",
+        artifacts=str(tmp_path / "art"),
+        allow_remote=True,
+        allowed_hosts=["testserver"],  # the Host schemathesis' ASGI client sends
     ).app
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     checks = [not_a_server_error, response_schema_conformance, status_code_conformance]

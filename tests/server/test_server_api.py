@@ -115,7 +115,7 @@ def test_without_tokens_only_loopback_is_served(tmp_path: Path) -> None:
     opened = Server.tracking(
         store=f"sqlite:///{tmp_path}/m.db", artifacts=str(tmp_path / "a"), allow_remote=True
     ).app
-    with TestClient(opened) as remote:
+    with TestClient(opened, base_url="http://localhost") as remote:
         assert remote.post("/api/v1/search-experiments", json={"view": "active"}).status_code == 200
 
 

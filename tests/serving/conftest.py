@@ -69,4 +69,4 @@ LOOPBACK_CLIENT = ("127.0.0.1", 50000)
 
 def client_for(uri: str, store: dict[str, Any], **options: Any) -> TestClient:
     app = create_app(uri, tracking_uri=store["uri"], **options)
-    return TestClient(app, client=LOOPBACK_CLIENT)
+    return TestClient(app, client=LOOPBACK_CLIENT, base_url="http://localhost")

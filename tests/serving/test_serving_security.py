@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
 import subprocess
 import sys
@@ -10,6 +12,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -121,20 +124,73 @@ def test_without_tokens_only_loopback_clients_are_served(store: dict[str, Any]) 
         for path in PROBES:
             assert remote.get(path).status_code == 200, path
     opened = create_app("models:/forest/1", tracking_uri=store["uri"], allow_remote=True)
-    with TestClient(opened) as remote:
+    with TestClient(opened, base_url="http://localhost") as remote:
         assert remote.post("/invocations", json=body).json()["predictions"] == expected
     with_tokens = create_app(
         "models:/forest/1", tracking_uri=store["uri"], tokens={READ_TOKEN: "read"}
     )
-    with TestClient(with_tokens) as remote:  # with tokens, a token is what counts
+    with TestClient(with_tokens, base_url="http://localhost") as remote:  # a token counts
         ok = remote.post("/invocations", json=body, headers=bearer(READ_TOKEN))
         assert ok.status_code == 200 and ok.json()["predictions"] == expected
+
+
+# -- DNS rebinding and forwarding headers (issue 15 item 4) -----------------------------------------
+def _raw_post(url: str, path: str, body: dict[str, Any], host: str) -> tuple[int, str]:
+    """A request with exactly this ``Host``, as a page whose name rebinds to 127.0.0.1 sends."""
+    parts = urlsplit(url)
+    data = json.dumps(body).encode()
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    conn.putrequest("POST", path, skip_host=True)
+    for key, value in (("Host", host), ("Content-Type", "application/json")):
+        conn.putheader(key, value)
+    conn.putheader("Content-Length", str(len(data)))
+    conn.endheaders(data)
+    response = conn.getresponse()
+    text = response.read().decode()
+    conn.close()
+    return response.status, text
+
+
+def test_a_rebound_host_is_refused_by_a_loopback_model_server(store: dict[str, Any]) -> None:
+    body, expected = split_body(store)
+    srv = Server.model("models:/forest/1", tracking_uri=store["uri"], allowed_hosts=["ml.lan"])
+    url = srv.start()
+    port = url.rsplit(":", 1)[1]
+    try:
+        for host in ("evil.example", f"evil.example:{port}"):
+            for path in ("/invocations", "/v2/models/forest/infer"):
+                payload = body if path == "/invocations" else infer_body(store)
+                status, text = _raw_post(url, path, payload, host)
+                assert status == 403, (host, path, text)
+                assert "--allowed-hosts" in text and "predictions" not in text
+        for host in (f"localhost:{port}", f"127.0.0.1:{port}", f"ml.lan:{port}"):
+            status, text = _raw_post(url, "/invocations", body, host)
+            assert status == 200, (host, text)
+            assert json.loads(text)["predictions"] == expected
+    finally:
+        srv.stop()
+
+
+def test_forwarding_headers_count_only_from_trusted_proxies(store: dict[str, Any]) -> None:
+    body, _ = split_body(store)
+    spoof = {"X-Forwarded-For": "127.0.0.1", "X-Real-IP": "127.0.0.1", "Forwarded": "for=::1"}
+    app = create_app("models:/forest/1", tracking_uri=store["uri"])
+    remote = TestClient(app, base_url="http://localhost", client=("203.0.113.9", 4000))
+    with remote:
+        refused = remote.post("/invocations", json=body, headers=spoof)
+        assert refused.status_code == 403 and "loopback" in refused.json()["message"]
+    behind = create_app(
+        "models:/forest/1", tracking_uri=store["uri"], trusted_proxies=["203.0.113.0/24"]
+    )
+    with TestClient(behind, base_url="http://localhost", client=("203.0.113.9", 4000)) as proxy:
+        assert proxy.post("/invocations", json=body, headers=spoof).status_code == 200
+        assert proxy.post("/invocations", json=body).status_code == 403
 
 
 def test_a_mounted_app_keeps_its_probes_public(store: dict[str, Any]) -> None:
     app = create_app("models:/forest/1", tracking_uri=store["uri"], tokens={READ_TOKEN: "read"})
     outer = Starlette(routes=[Mount("/models/forest", app=app)])
-    with TestClient(outer) as client:
+    with TestClient(outer, base_url="http://localhost") as client:
         assert client.get("/models/forest/health").status_code == 200
         assert client.get("/models/forest/v2/health/ready").status_code == 200
         assert client.post("/models/forest/invocations", json={}).status_code == 401

@@ -5,6 +5,26 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+HOSTS_HELP = (
+    "comma-separated Host names answered besides loopback names and IP addresses "
+    "(name, name:port, *.domain, or * for any); the --host name is added (with --host 0.0.0.0, "
+    "this machine's host name); against DNS rebinding"
+)
+PROXIES_HELP = (
+    "comma-separated IPs/CIDRs of reverse proxies whose Forwarded/X-Forwarded-For/X-Real-IP "
+    "headers name the client (default: loopback ones; '' for none)"
+)
+
+
+def add_network_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--allowed-hosts`` and ``--trusted-proxies`` (shared with ``mlcore serve``)."""
+    parser.add_argument("--allowed-hosts", default="", metavar="HOSTS", help=HOSTS_HELP)
+    parser.add_argument("--trusted-proxies", metavar="IPS", help=PROXIES_HELP)
+
+
+def split_list(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
+
 
 def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     server = sub.add_parser(
@@ -29,6 +49,26 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
         help="serve non-loopback clients even without tokens (trusted networks only)",
     )
     server.add_argument("--max-body-mb", type=int, default=64, help="largest JSON request")
+    add_network_arguments(server)
+    uploads = server.add_argument_group("uploads")
+    uploads.add_argument(
+        "--staging-dir",
+        metavar="DIR",
+        help="private directory (made 0700) for uploads in progress; default: a fresh temp dir",
+    )
+    uploads.add_argument(
+        "--upload-ttl-hours", type=float, default=24.0, help="remove abandoned uploads after"
+    )
+    uploads.add_argument(
+        "--max-uploads-per-client", type=int, default=64, help="upload bodies at once (429 over)"
+    )
+    uploads.add_argument(
+        "--upload-idle-timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="drop an upload whose client sends nothing this long (408; nothing stored)",
+    )
     server.set_defaults(handler=server_command, needs_tracker=False)
 
 
@@ -42,6 +82,12 @@ def server_command(_tracker: object, args: argparse.Namespace) -> int:
         tokens=load_tokens(args.tokens_file),
         allow_remote=args.allow_remote,
         max_body_mb=args.max_body_mb,
+        allowed_hosts=split_list(args.allowed_hosts),
+        trusted_proxies=None if args.trusted_proxies is None else split_list(args.trusted_proxies),
+        staging_dir=args.staging_dir,
+        upload_ttl_s=args.upload_ttl_hours * 3600,
+        max_uploads_per_client=args.max_uploads_per_client,
+        upload_idle_timeout_s=args.upload_idle_timeout,
     )
     srv.run(host=args.host, port=args.port, workers=args.workers)
     return 0

@@ -7,6 +7,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from mlcore.cli.output import emit_json, print_table
+from mlcore.cli.server_commands import add_network_arguments, split_list
 
 if TYPE_CHECKING:
     from mlcore.tracking import Tracker
@@ -57,6 +58,7 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
         action="store_true",
         help="serve non-loopback clients even without tokens (trusted networks only)",
     )
+    add_network_arguments(serve)
     serve.add_argument("--access-log", action="store_true", help="log every request")
     manifest = serve.add_argument_group("KServe")
     manifest.add_argument(
@@ -106,6 +108,8 @@ def serve_command(_tracker: object, args: argparse.Namespace) -> int:
         max_body_mb=args.max_body_mb,
         tokens=load_tokens(args.tokens_file),
         allow_remote=args.allow_remote,
+        allowed_hosts=split_list(args.allowed_hosts),
+        trusted_proxies=None if args.trusted_proxies is None else split_list(args.trusted_proxies),
     )
     model = srv.app.state.served_model
     print(

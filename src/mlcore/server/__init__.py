@@ -15,12 +15,16 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
 import threading
 import time
-from dataclasses import asdict
+from collections.abc import Sequence
+from dataclasses import asdict, replace
 from typing import TYPE_CHECKING, Any
 
 from mlcore.server.tracking import ServerOptions
+from mlcore.web.hosts import HostPolicy, check_network_options
 
 if TYPE_CHECKING:
     from mlcore.serving import ServingOptions
@@ -56,8 +60,22 @@ class Server:
         allow_remote: bool = False,
         max_body_mb: int = 64,
         staging_dir: str | None = None,
+        allowed_hosts: Sequence[str] = (),
+        trusted_proxies: Sequence[str] | None = None,
+        upload_ttl_s: float = 24 * 3600,
+        max_uploads_per_client: int = 64,
+        upload_idle_timeout_s: float = 60.0,
     ) -> Server:
-        """A tracking/registry server over ``store`` with artifacts under ``artifacts``."""
+        """A tracking/registry server over ``store`` with artifacts under ``artifacts``.
+
+        ``allowed_hosts`` are ``Host`` names answered besides loopback names and IP addresses
+        (``name``, ``name:port``, ``*.domain``, ``*``); ``trusted_proxies`` the IPs/CIDRs whose
+        forwarding headers name the client (default: loopback ones). Uploads in progress are
+        staged under ``staging_dir`` (default: a private temp dir per server), abandoned ones
+        removed after ``upload_ttl_s``; a client may send ``max_uploads_per_client`` at once,
+        and one silent for ``upload_idle_timeout_s`` is dropped. See docs/server.md.
+        """
+        check_network_options(allowed_hosts, trusted_proxies)
         return cls(
             ServerOptions(
                 store=store,
@@ -66,6 +84,11 @@ class Server:
                 allow_remote=allow_remote,
                 max_body_mb=max_body_mb,
                 staging_dir=staging_dir,
+                allowed_hosts=list(allowed_hosts),
+                trusted_proxies=None if trusted_proxies is None else list(trusted_proxies),
+                upload_ttl_s=upload_ttl_s,
+                max_uploads_per_client=max_uploads_per_client,
+                upload_idle_timeout_s=upload_idle_timeout_s,
             )
         )
 
@@ -82,10 +105,13 @@ class Server:
         max_body_mb: int = 64,
         tokens: dict[str, str] | None = None,
         allow_remote: bool = False,
+        allowed_hosts: Sequence[str] = (),
+        trusted_proxies: Sequence[str] | None = None,
     ) -> Server:
         """A model server for ``model_uri`` (see :func:`mlcore.serving.create_app`); the model
-        is loaded, verified and checked when ``app`` is first built. ``tokens`` and
-        ``allow_remote`` work as on :meth:`tracking`; any token's scope may predict."""
+        is loaded, verified and checked when ``app`` is first built. ``tokens``,
+        ``allow_remote``, ``allowed_hosts`` and ``trusted_proxies`` work as on
+        :meth:`tracking`; any token's scope may predict."""
         from mlcore.serving.app import create_app
 
         app = create_app(
@@ -98,6 +124,8 @@ class Server:
             max_body_mb=max_body_mb,
             tokens=tokens,
             allow_remote=allow_remote,
+            allowed_hosts=allowed_hosts,
+            trusted_proxies=trusted_proxies,
         )
         server = cls(app.state.service.options)
         server._app = app
@@ -116,12 +144,26 @@ class Server:
                 self._app = create_app_from_options(self.options)
         return self._app
 
+    def _allow_bind(self, host: str) -> None:
+        """Answer to the name the server binds, too (see :meth:`HostPolicy.allow_bind`)."""
+        app = self.app
+        policy = getattr(app, "hosts", None) or getattr(getattr(app, "state", None), "hosts", None)
+        if isinstance(policy, HostPolicy):
+            policy.allow_bind(host)
+
     def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Serve in a background thread; returns the base URL once it accepts connections."""
         import uvicorn
 
+        self._allow_bind(host)
         config = uvicorn.Config(
-            self.app, host=host, port=port, log_level="warning", lifespan="on", access_log=False
+            self.app,
+            host=host,
+            port=port,
+            log_level="warning",
+            lifespan="on",
+            access_log=False,
+            proxy_headers=False,  # the guard reads them, from trusted proxies only
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="mlcore-server", daemon=True)
@@ -148,22 +190,46 @@ class Server:
         import uvicorn
 
         if workers <= 1:
-            uvicorn.run(self.app, host=host, port=port, log_level="info", access_log=access_log)
+            self._allow_bind(host)
+            uvicorn.run(
+                self.app,
+                host=host,
+                port=port,
+                log_level="info",
+                access_log=access_log,
+                proxy_headers=False,  # the guard reads them, from trusted proxies only
+            )
             return
+        hosts = HostPolicy(self.options.allowed_hosts)
+        hosts.allow_bind(host)
+        staging: str | None = None
         if isinstance(self.options, ServerOptions):
-            os.environ[OPTIONS_ENV] = json.dumps(asdict(self.options))
+            if self.options.staging_dir is None:  # one private directory for all the workers
+                staging = tempfile.mkdtemp(prefix="mlcore-staging-")
+            options = replace(
+                self.options,
+                allowed_hosts=hosts.patterns,
+                staging_dir=staging or self.options.staging_dir,
+            )
+            os.environ[OPTIONS_ENV] = json.dumps(asdict(options))
             factory = "mlcore.server:app_from_env"
         else:
             from mlcore.serving.app import OPTIONS_ENV as SERVING_ENV
 
-            os.environ[SERVING_ENV] = self.options.to_env()
+            serving = replace(self.options, allowed_hosts=tuple(hosts.patterns))
+            os.environ[SERVING_ENV] = serving.to_env()
             factory = "mlcore.serving.app:app_from_env"
-        uvicorn.run(
-            factory,
-            access_log=access_log,
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            log_level="info",
-        )
+        try:
+            uvicorn.run(
+                factory,
+                access_log=access_log,
+                factory=True,
+                host=host,
+                port=port,
+                workers=workers,
+                log_level="info",
+                proxy_headers=False,
+            )
+        finally:
+            if staging is not None:
+                shutil.rmtree(staging, ignore_errors=True)

@@ -1,71 +1,45 @@
 """Artifact proxy routes: streamed upload and download under the server's artifact root.
 
-``PUT /api/v1/artifact-files/<path>`` streams the body into the root's store as it arrives (the
-store writes atomically: a client that disconnects mid-upload leaves nothing under the name);
+``PUT /api/v1/artifact-files/<path>`` receives the body asynchronously into a private staged
+file (no worker thread waits for a slow client), checks ``X-Content-Sha256`` when sent, then
+stores it in one worker-thread call (the store writes atomically: a client that disconnects,
+stalls past the idle timeout (408) or sends too much (413) leaves nothing under the name);
 ``GET`` streams a file back, or lists (``?list=1``) or describes (``?info=1``) a path;
 ``DELETE`` removes one. Resumable uploads for large files: ``POST /api/v1/artifact-uploads``
-opens one, ``PUT .../{id}?offset=N`` appends a part, ``GET .../{id}`` says how much arrived,
-``POST .../{id}/complete`` checks the sha256 and publishes it.
+(JSON only: 415 otherwise) opens one, ``PUT .../{id}?offset=N`` appends a part, ``GET .../{id}``
+says how much arrived, ``POST .../{id}/complete`` checks the sha256 and publishes it. An upload
+belongs to the server and credential that opened it (:mod:`mlcore.server.staging`); each client
+address has at most ``uploads_per_client`` bodies arriving at once (429 beyond).
 """
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import json
 import os
-import queue
-import shutil
-import tempfile
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import anyio
+from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from mlcore.artifacts import ArtifactStore
 from mlcore.artifacts.base import sha256_file
-from mlcore.errors import IntegrityError, InvalidInputError, NotFoundError
+from mlcore.errors import IntegrityError, InvalidInputError
+from mlcore.server.staging import ChunkFile, ClientSlots, Staging, TooManyUploads, Upload
 from mlcore.uris import validate_artifact_path
+from mlcore.web.bodies import BodyIdle, BodyTooLarge, media_type, read_body, stream_body
+from mlcore.web.errors import error_response
+from mlcore.web.guard import principal_of
+
+__all__ = ["FILES", "UPLOADS", "ArtifactProxy", "TooManyUploads", "request_path"]
 
 FILES = "/api/v1/artifact-files"
 UPLOADS = "/api/v1/artifact-uploads"
 _CHUNK = 1 << 20
-_UPLOAD_ID = frozenset("0123456789abcdef")
-
-
-class _Aborted(Exception):
-    """The client went away before the body was complete."""
-
-
-class _QueueReader:
-    """A blocking file-like reader fed, chunk by chunk, by the event loop."""
-
-    def __init__(self, chunks: queue.Queue[bytes | BaseException | None]) -> None:
-        self._chunks = chunks
-        self._buffer = b""
-        self._done = False
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int | None = -1) -> bytes:
-        want = size if size is not None and size >= 0 else None
-        while not self._done and (want is None or len(self._buffer) < want):
-            item = self._chunks.get()
-            if item is None:
-                self._done = True
-            elif isinstance(item, BaseException):
-                raise item
-            else:
-                self._buffer += item
-        if want is None:
-            data, self._buffer = self._buffer, b""
-        else:
-            data, self._buffer = self._buffer[:want], self._buffer[want:]
-        return data
+#: the largest body of the JSON calls that start and complete uploads
+_JSON_LIMIT = 64 * 1024
 
 
 def request_path(request: Request) -> str:
@@ -81,58 +55,54 @@ def request_path(request: Request) -> str:
 
 
 class ArtifactProxy:
-    def __init__(self, store: ArtifactStore, staging_dir: str | None = None) -> None:
+    """The artifact routes over ``store``, staging under the server's private directory."""
+
+    def __init__(
+        self,
+        store: ArtifactStore,
+        staging_dir: str | None = None,
+        *,
+        upload_ttl: float = 24 * 3600,
+        uploads_per_client: int = 64,
+        idle_timeout: float = 60.0,
+    ) -> None:
         self.store = store
-        self.staging = staging_dir or os.path.join(tempfile.gettempdir(), "mlcore-uploads")
-        os.makedirs(self.staging, exist_ok=True)
+        self.staging = Staging(staging_dir, ttl=upload_ttl)
+        self.slots = ClientSlots(uploads_per_client)
+        self.idle_timeout = idle_timeout
+        self._busy: set[str] = set()  # resumable uploads receiving a part now
 
     # -- files -----------------------------------------------------------------------------------
     async def put(self, request: Request) -> Response:
         path = request_path(request)
         validate_artifact_path(path, allow_root=False)
         expected = request.headers.get("x-content-sha256")
-        chunks: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=16)
-
-        def store() -> Any:
-            reader = _QueueReader(chunks)
-            if expected is None:
-                return self.store.put_stream(reader, path)
-            return self._put_checked(reader, path, expected)
-
-        task = asyncio.ensure_future(anyio.to_thread.run_sync(store))
-        try:
-            async for chunk in request.stream():
-                if chunk and not await _put(chunks, chunk, task):
-                    break
-            await _put(chunks, None, task)
-        except ClientDisconnect:
-            _abort(chunks)
-            await asyncio.gather(task, return_exceptions=True)
-            raise InvalidInputError("the upload was interrupted; nothing was stored") from None
-        except BaseException:
-            _abort(chunks)
-            await asyncio.gather(task, return_exceptions=True)
-            raise
-        info = await task
+        with self._slot(request):
+            staged = ChunkFile(self.staging, self.staging.new_file())
+            try:
+                await self._receive(request, staged)
+                await staged.finish()
+                if expected is not None and staged.digest.hexdigest() != expected:
+                    raise IntegrityError(
+                        f"the body's sha256 is {staged.digest.hexdigest()}, not {expected}; "
+                        "nothing stored"
+                    )
+                info = await anyio.to_thread.run_sync(self.store.put_file, staged.path, path)
+            except ClientDisconnect:
+                raise InvalidInputError("the upload was interrupted; nothing was stored") from None
+            except BodyIdle as exc:
+                return _idle(exc)
+            finally:
+                staged.discard()
         return JSONResponse(_info_json(info))
 
-    def _put_checked(self, reader: _QueueReader, path: str, expected: str) -> Any:
-        """Stage, check the sha256 the client announced, then publish."""
-        staged = os.path.join(self.staging, f"put-{uuid.uuid4().hex}")
-        digest = hashlib.sha256()
-        try:
-            with open(staged, "wb") as f:
-                while chunk := reader.read(_CHUNK):
-                    digest.update(chunk)
-                    f.write(chunk)
-            if digest.hexdigest() != expected:
-                raise IntegrityError(
-                    f"the body's sha256 is {digest.hexdigest()}, not {expected}; nothing stored"
-                )
-            return self.store.put_file(staged, path)
-        finally:
-            if os.path.exists(staged):
-                os.remove(staged)
+    async def _receive(self, request: Request, target: ChunkFile) -> None:
+        async for chunk in stream_body(request, self.idle_timeout):
+            await target.write(chunk)
+
+    def _slot(self, request: Request) -> Any:
+        client = request.scope.get("client")
+        return self.slots.hold(client[0] if client else "")
 
     async def get(self, request: Request) -> Response:
         path = request_path(request)
@@ -153,109 +123,100 @@ class ArtifactProxy:
         return JSONResponse({})
 
     # -- resumable uploads -----------------------------------------------------------------------
-    def _upload_paths(self, upload_id: str) -> tuple[str, str]:
-        if len(upload_id) != 32 or not set(upload_id) <= _UPLOAD_ID:
-            raise NotFoundError(f"upload {upload_id!r} not found")
-        base = os.path.join(self.staging, upload_id)
-        if not os.path.exists(base + ".json"):
-            raise NotFoundError(f"upload {upload_id!r} not found (completed or expired)")
-        return base + ".part", base + ".json"
+    def _upload(self, request: Request) -> Upload:
+        return self.staging.find(request.path_params["upload_id"], principal_of(request.scope))
 
     async def start_upload(self, request: Request) -> Response:
-        try:
-            body = json.loads(await request.body())
-        except ValueError:
-            raise InvalidInputError("the request body is not valid JSON") from None
-        if not isinstance(body, dict):
-            raise InvalidInputError("expected a JSON object with 'path'", field="path")
+        body = await _json_object(request, "path")
         path = validate_artifact_path(str(body.get("path", "")), allow_root=False)
-        upload_id = uuid.uuid4().hex
-        base = os.path.join(self.staging, upload_id)
-        open(base + ".part", "wb").close()
-        with open(base + ".json", "w", encoding="utf-8") as f:
-            json.dump({"path": path}, f)
+        await anyio.to_thread.run_sync(self.staging.sweep)
+        upload_id = self.staging.create(path, principal_of(request.scope))
         return JSONResponse({"upload_id": upload_id, "received": 0})
 
     async def upload_status(self, request: Request) -> Response:
-        part, _ = self._upload_paths(request.path_params["upload_id"])
-        return JSONResponse({"received": os.path.getsize(part)})
+        upload = self._upload(request)
+        return JSONResponse({"received": os.path.getsize(upload.part)})
 
     async def upload_part(self, request: Request) -> Response:
-        part, _ = self._upload_paths(request.path_params["upload_id"])
+        upload = self._upload(request)
         offset = request.query_params.get("offset", "")
         if not offset.isdigit():
             raise InvalidInputError("offset must be a non-negative integer", field="offset")
-        have = os.path.getsize(part)
-        if int(offset) != have:
-            # a retried part that had arrived, or a gap: the client resumes from `received`
+        have = os.path.getsize(upload.part)
+        if int(offset) != have or upload.upload_id in self._busy:
+            # a retried part that had arrived, a gap, or a part still arriving on another
+            # connection: the client resumes from `received`
             return JSONResponse({"received": have})
-        with open(part, "ab") as f:
+        idle: BodyIdle | None = None
+        with self._slot(request):
+            self._busy.add(upload.upload_id)
+            part = ChunkFile(self.staging, upload.part, append=True)
             try:
-                async for chunk in request.stream():
-                    f.write(chunk)
+                await self._receive(request, part)
             except ClientDisconnect:
                 pass  # keep what arrived; the client asks how much and resumes
-        return JSONResponse({"received": os.path.getsize(part)})
+            except BodyIdle as exc:
+                idle = exc  # keep what arrived, and drop the connection
+            finally:
+                try:
+                    await part.finish()
+                finally:
+                    self._busy.discard(upload.upload_id)
+        if idle is not None:
+            return _idle(idle)
+        return JSONResponse({"received": os.path.getsize(upload.part)})
 
     async def complete_upload(self, request: Request) -> Response:
-        part, meta = self._upload_paths(request.path_params["upload_id"])
-        try:
-            expected = json.loads(await request.body()).get("sha256")
-        except (ValueError, AttributeError):
-            raise InvalidInputError(
-                "expected a JSON object with 'sha256'", field="sha256"
-            ) from None
-        with open(meta, encoding="utf-8") as f:
-            path = json.load(f)["path"]
+        upload = self._upload(request)
+        expected = (await _json_object(request, "sha256")).get("sha256")
+        if upload.upload_id in self._busy:
+            raise InvalidInputError("a part of this upload is still arriving", field="upload_id")
 
         def publish() -> Any:
-            digest = sha256_file(part)
+            digest = sha256_file(upload.part)
             if digest != expected:
                 raise IntegrityError(
                     f"the uploaded parts have sha256 {digest}, not {expected}; "
                     "nothing was published (start the upload again)"
                 )
-            info = self.store.put_file(part, path)
-            os.remove(part)
-            os.remove(meta)
-            return info
+            return self.store.put_file(upload.part, upload.path)
 
         try:
             info = await anyio.to_thread.run_sync(publish)
         except IntegrityError:
-            for leftover in (part, meta):
-                if os.path.exists(leftover):
-                    os.remove(leftover)
+            self.staging.remove(upload)  # the parts are wrong: the client starts again
             raise
+        self.staging.remove(upload)  # (on another failure they stay, for a retried complete)
         return JSONResponse(_info_json(info))
 
     def close(self) -> None:
-        shutil.rmtree(self.staging, ignore_errors=True)
+        self.staging.close()
 
 
-async def _put(chunks: queue.Queue[Any], item: Any, task: asyncio.Future[Any]) -> bool:
-    """Hand ``item`` to the storing thread; False when it has already stopped (its result or
-    error is then the answer)."""
-    while not task.done():
-        try:
-            chunks.put_nowait(item)
-            return True
-        except queue.Full:
-            await asyncio.sleep(0.0005)
-    return False
+async def _json_object(request: Request, field: str) -> dict[str, Any]:
+    """The JSON object body of an upload call. Only ``application/json`` is accepted: a web
+    page cannot send it to another site without the browser asking that site first."""
+    if media_type(request) != "application/json":
+        raise HTTPException(415, "upload calls take a JSON body (Content-Type: application/json)")
+    try:
+        body = json.loads(await read_body(request, _JSON_LIMIT))
+    except BodyTooLarge:
+        raise InvalidInputError(f"expected a small JSON object with {field!r}") from None
+    except ValueError:
+        raise InvalidInputError("the request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise InvalidInputError(f"expected a JSON object with {field!r}", field=field)
+    return body
 
 
-def _abort(chunks: queue.Queue[Any]) -> None:
-    """Make the storing thread's next read raise, so the store discards the partial file."""
-    while True:
-        try:
-            chunks.put_nowait(_Aborted("the upload was interrupted"))
-            return
-        except queue.Full:
-            try:
-                chunks.get_nowait()
-            except queue.Empty:
-                pass
+def _idle(exc: BodyIdle) -> Response:
+    """408, and the connection is closed (the rest of the body never came)."""
+    return error_response(408, "TIMEOUT", str(exc), Connection="close")
+
+
+def too_many_uploads(_: Request, exc: Exception) -> Response:
+    """The 429 of a client over its limit of uploads in progress (it retries later)."""
+    return error_response(429, "TOO_MANY_REQUESTS", str(exc), **{"Retry-After": "1"})
 
 
 def _iterate(handle: Any) -> Iterator[bytes]:

@@ -21,12 +21,19 @@ from mlcore import _validation as check
 from mlcore._version import __version__
 from mlcore.artifacts import resolve_artifact_store
 from mlcore.errors import InvalidInputError, MlcoreError
-from mlcore.server.artifact_proxy import FILES, UPLOADS, ArtifactProxy
+from mlcore.server.artifact_proxy import (
+    FILES,
+    UPLOADS,
+    ArtifactProxy,
+    TooManyUploads,
+    too_many_uploads,
+)
 from mlcore.server.uri_mapping import UriMapping
 from mlcore.stores import TrackingStore, require_registry, resolve_store
 from mlcore.stores.base import check_run_id
 from mlcore.stores.http_api import READ, SEARCHES, Operation, operations
 from mlcore.web import errors
+from mlcore.web.forwarded import DEFAULT_TRUSTED_PROXIES
 from mlcore.web.guard import Access, Guard
 
 _JSON_CONFIG = ConfigDict(ser_json_inf_nan="constants")
@@ -42,7 +49,18 @@ class ServerOptions:
     allow_remote: bool = False
     max_body_mb: int = 64
     max_upload_gb: int = 1024
+    #: the private directory for uploads in progress (created 0700); None: a fresh temp dir
     staging_dir: str | None = None
+    #: a resumable upload untouched this long is removed
+    upload_ttl_s: float = 24 * 3600
+    #: upload bodies one client address may send at once (429 beyond)
+    max_uploads_per_client: int = 64
+    #: an upload whose client sends nothing this long is dropped (408), nothing stored
+    upload_idle_timeout_s: float = 60.0
+    #: ``Host`` names answered besides loopback names and addresses (``*``: any)
+    allowed_hosts: list[str] = field(default_factory=list)
+    #: peers whose forwarding headers count (IPs, CIDRs); None: loopback proxies only
+    trusted_proxies: list[str] | None = None
 
 
 class _Idempotency:
@@ -91,7 +109,13 @@ def create_tracking_app(options: ServerOptions) -> Any:
     store = resolve_store(options.store, artifact_uri=options.artifacts)
     root = store.default_artifact_root
     mapping = UriMapping(root)
-    proxy = ArtifactProxy(resolve_artifact_store(root), options.staging_dir)
+    proxy = ArtifactProxy(
+        resolve_artifact_store(root),
+        options.staging_dir,
+        upload_ttl=options.upload_ttl_s,
+        uploads_per_client=options.max_uploads_per_client,
+        idle_timeout=options.upload_idle_timeout_s,
+    )
     answers = _Idempotency()
 
     app = FastAPI(
@@ -101,17 +125,19 @@ def create_tracking_app(options: ServerOptions) -> Any:
         '`{"error_code", "message", "field"}` with a stable code.',
     )
     app.state.store = store
+    app.state.artifact_proxy = proxy
+    app.add_exception_handler(TooManyUploads, too_many_uploads)
     app.add_exception_handler(MlcoreError, errors.mlcore_error)
     app.add_exception_handler(RequestValidationError, errors.validation_error)
     app.add_exception_handler(HTTPException, errors.http_error)
     app.add_exception_handler(Exception, errors.unexpected_error)
 
     @app.get("/health", tags=["server"])
-    def health() -> dict[str, str]:
+    async def health() -> dict[str, str]:  # async: answered even when every thread is busy
         return {"status": "ok"}
 
     @app.get("/version", tags=["server"])
-    def version() -> dict[str, str]:
+    async def version() -> dict[str, str]:
         return {"version": __version__, "api": "v1"}
 
     for op in operations().values():
@@ -119,6 +145,7 @@ def create_tracking_app(options: ServerOptions) -> Any:
     _add_searches(app, store, mapping)
     _add_artifacts(app, proxy)
     app.router.on_shutdown.append(store.close)
+    app.router.on_shutdown.append(proxy.close)
 
     read_paths = frozenset(
         [op.path for op in operations().values() if op.scope == READ]
@@ -132,6 +159,10 @@ def create_tracking_app(options: ServerOptions) -> Any:
         max_upload_bytes=options.max_upload_gb * 1024**3,
         upload_prefixes=(FILES, UPLOADS),
         access=Access(read_paths=read_paths),
+        allowed_hosts=options.allowed_hosts,
+        trusted_proxies=(
+            DEFAULT_TRUSTED_PROXIES if options.trusted_proxies is None else options.trusted_proxies
+        ),
     )
 
 

@@ -16,7 +16,9 @@ unknown model a 404. Nothing in a response reveals a stack trace.
 Who may call is the tracking server's rule (:class:`mlcore.web.guard.Guard`): with tokens, every
 route but the probes (``/ping``, ``/health``, ``/version``, ``/metrics``, ``/v2/health/*``)
 needs a bearer token, and a read token suffices (predictions change nothing); without tokens,
-only loopback clients are served unless ``allow_remote``.
+only loopback clients are served unless ``allow_remote``. Only loopback host names, IP
+addresses and ``allowed_hosts`` are answered (DNS rebinding), and forwarding headers count only
+from ``trusted_proxies``.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -45,7 +47,9 @@ from mlcore.serving.payloads import UnsupportedMediaType, parse_invocation, pred
 from mlcore.serving.runtime import Accelerate, ServedModel
 from mlcore.web.bodies import TOO_LARGE, BodyTooLarge, read_body
 from mlcore.web.errors import HTTP_CODES, error_body
+from mlcore.web.forwarded import DEFAULT_TRUSTED_PROXIES
 from mlcore.web.guard import Access, Guard
+from mlcore.web.hosts import HostPolicy, check_network_options
 from mlcore.web.tokens import check_tokens
 
 log = logging.getLogger("mlcore.serving")
@@ -75,6 +79,10 @@ class ServingOptions:
     #: token -> "read"/"write" (either may predict); none: loopback clients only
     tokens: dict[str, str] = field(default_factory=dict)
     allow_remote: bool = False
+    #: ``Host`` names answered besides loopback names and addresses (``*``: any)
+    allowed_hosts: tuple[str, ...] = ()
+    #: peers whose forwarding headers count (IPs, CIDRs); None: loopback proxies only
+    trusted_proxies: tuple[str, ...] | None = None
 
     def to_env(self) -> str:
         return json.dumps(asdict(self))
@@ -266,6 +274,8 @@ def create_app(
     max_body_mb: int = 64,
     tokens: Mapping[str, str] | None = None,
     allow_remote: bool = False,
+    allowed_hosts: Sequence[str] = (),
+    trusted_proxies: Sequence[str] | None = None,
 ) -> Starlette:
     """The serving app for ``model`` (a model URI, or an already loaded :class:`ServedModel`).
 
@@ -281,6 +291,10 @@ def create_app(
             from ``MLCORE_SERVER_TOKENS`` or a tokens file); every route but the probes then
             needs ``Authorization: Bearer <token>``, and either scope may predict.
         allow_remote: without tokens, serve non-loopback clients too (trusted networks only).
+        allowed_hosts: ``Host`` names answered besides loopback names and IP addresses
+            (``name``, ``name:port``, ``*.domain``, ``*``), against DNS rebinding.
+        trusted_proxies: IPs/CIDRs of reverse proxies whose forwarding headers name the
+            client (default: loopback ones).
 
     Raises:
         NotFoundError: the model does not exist.
@@ -316,7 +330,10 @@ def create_app(
         max_body_mb=max_body_mb,
         tokens=check_tokens(tokens or {}),
         allow_remote=allow_remote,
+        allowed_hosts=tuple(allowed_hosts),
+        trusted_proxies=None if trusted_proxies is None else tuple(trusted_proxies),
     )
+    check_network_options(options.allowed_hosts, options.trusted_proxies)
     return create_app_from_options(options, model if isinstance(model, ServedModel) else None)
 
 
@@ -367,6 +384,7 @@ def create_app_from_options(options: ServingOptions, model: ServedModel | None =
             oip_route=request.url.path.startswith("/v2"),
         )
 
+    hosts = HostPolicy(options.allowed_hosts)
     guard = Middleware(
         Guard,
         tokens=dict(options.tokens),
@@ -375,6 +393,10 @@ def create_app_from_options(options: ServingOptions, model: ServedModel | None =
         access=ACCESS,
         error=_refusal,
         token_hint="send Authorization: Bearer <token>",
+        allowed_hosts=hosts,
+        trusted_proxies=(
+            DEFAULT_TRUSTED_PROXIES if options.trusted_proxies is None else options.trusted_proxies
+        ),
     )
     app = Starlette(
         routes=routes,
@@ -384,6 +406,7 @@ def create_app_from_options(options: ServingOptions, model: ServedModel | None =
     )
     app.state.served_model = model
     app.state.service = service
+    app.state.hosts = hosts  # a server extends it with the name it binds
     return app
 
 

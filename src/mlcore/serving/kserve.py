@@ -59,6 +59,8 @@ def inference_service(
         "--port",
         str(PORT),
         "--allow-remote",  # the cluster decides who reaches the pod, not the loopback rule
+        "--allowed-hosts",
+        "*",  # and by which name (KServe's routes send the service's host names)
     ]
     if max_batch_size is not None:
         args += ["--max-batch-size", str(max_batch_size)]

@@ -1,13 +1,23 @@
 """Request bodies up to a limit: a declared ``Content-Length`` over it is refused before reading,
-a streamed body as soon as it passes it."""
+a streamed body as soon as it passes it; and bodies streamed with an idle timeout."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 
-from starlette.requests import Request
+import anyio
+from starlette.requests import ClientDisconnect, Request
 
-__all__ = ["TOO_LARGE", "BodyTooLarge", "declared_length", "read_body", "too_large_message"]
+__all__ = [
+    "TOO_LARGE",
+    "BodyIdle",
+    "BodyTooLarge",
+    "declared_length",
+    "media_type",
+    "read_body",
+    "stream_body",
+    "too_large_message",
+]
 
 #: the error code of a refused body (HTTP 413)
 TOO_LARGE = "TOO_LARGE"
@@ -51,3 +61,42 @@ async def read_body(request: Request, limit: int) -> bytes:
             raise BodyTooLarge(limit)
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+class BodyIdle(Exception):
+    """The client sent nothing for ``seconds`` in the middle of its body."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(
+            f"no part of the request body arrived for {seconds:g} seconds; the request was "
+            "dropped and nothing was stored"
+        )
+        self.seconds = seconds
+
+
+async def stream_body(request: Request, idle_timeout: float) -> AsyncIterator[bytes]:
+    """The body of ``request`` chunk by chunk, as it arrives (no thread waits for it).
+
+    Raises:
+        BodyIdle: no chunk arrived for ``idle_timeout`` seconds.
+        ClientDisconnect: the client went away.
+    """
+    receive = request.receive
+    while True:
+        try:
+            with anyio.fail_after(idle_timeout):
+                message = await receive()
+        except TimeoutError:
+            raise BodyIdle(idle_timeout) from None
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunk = message.get("body", b"")
+        if chunk:
+            yield chunk
+        if not message.get("more_body", False):
+            return
+
+
+def media_type(request: Request) -> str:
+    """The request's ``Content-Type`` without parameters, lower-cased ("" when absent)."""
+    return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()

@@ -53,7 +53,14 @@ _STATUS: list[tuple[type[MlcoreError], int]] = [
 ]
 
 #: error codes of HTTP statuses that no mlcore error names
-HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "TOO_LARGE"}
+HTTP_CODES = {
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    408: "TIMEOUT",
+    413: "TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    429: "TOO_MANY_REQUESTS",
+}
 
 
 def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:

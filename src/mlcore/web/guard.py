@@ -2,7 +2,11 @@
 
 - Tokens (:mod:`mlcore.web.tokens`): clients send ``Authorization: Bearer <token>``; a read
   token may call only what :class:`Access` says reads.
-- No token configured: only loopback clients are served, unless ``allow_remote``.
+- No token configured: only loopback clients are served, unless ``allow_remote``. The client
+  is the connection's peer; forwarding headers count only from ``trusted_proxies``
+  (:mod:`mlcore.web.forwarded`).
+- ``Host``: only loopback names, addresses and ``allowed_hosts`` are answered
+  (:mod:`mlcore.web.hosts`, against DNS rebinding); others get 403 before any work.
 - Public paths (health probes) are served to anyone.
 - Bodies: up to ``max_body_bytes`` (``max_upload_bytes`` under ``upload_prefixes``); a declared
   or streamed body over the limit gets 413 and the app never sees the rest of it.
@@ -10,17 +14,24 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import ipaddress
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from mlcore.web.bodies import TOO_LARGE, declared_length, too_large_message
 from mlcore.web.errors import ErrorResponder, plain_error
+from mlcore.web.forwarded import DEFAULT_TRUSTED_PROXIES, TrustedProxies
+from mlcore.web.hosts import HostPolicy
 from mlcore.web.tokens import READ, WRITE
 
-__all__ = ["DEFAULT_PUBLIC_PATHS", "Access", "Guard", "is_loopback"]
+__all__ = ["DEFAULT_PUBLIC_PATHS", "PRINCIPAL", "Access", "Guard", "is_loopback", "principal_of"]
+
+#: the scope key under which the guard leaves who called: a digest of the bearer token, or
+#: "" for a client admitted without one (see :func:`principal_of`)
+PRINCIPAL = "mlcore.principal"
 
 #: probes a load balancer calls without a token
 DEFAULT_PUBLIC_PATHS = frozenset({"/health", "/version", "/ping"})
@@ -59,6 +70,11 @@ def is_loopback(host: str | None) -> bool:
         return host == "localhost"
 
 
+def principal_of(scope: Mapping[str, Any]) -> str:
+    """Who the guard admitted ``scope``'s request as: a digest of its token, "" without one."""
+    return str(scope.get(PRINCIPAL, ""))
+
+
 class _TooLarge(BaseException):  # not an Exception: frameworks must not swallow it
     pass
 
@@ -79,6 +95,17 @@ class Guard:
     error: ErrorResponder = plain_error
     #: how a client sends a token, in the 401's message
     token_hint: str = "set MLCORE_TRACKING_TOKEN"
+    #: ``Host`` names answered besides loopback names and addresses (``*`` for any), or a
+    #: :class:`~mlcore.web.hosts.HostPolicy` (which a server extends with its bind name)
+    allowed_hosts: Iterable[str] | HostPolicy = ()
+    #: peers whose ``Forwarded``/``X-Forwarded-For``/``X-Real-IP`` headers count (IPs, CIDRs)
+    trusted_proxies: Iterable[str] = DEFAULT_TRUSTED_PROXIES
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.allowed_hosts, HostPolicy):
+            self.allowed_hosts = HostPolicy(self.allowed_hosts)
+        self.hosts: HostPolicy = self.allowed_hosts
+        self.proxies = TrustedProxies(self.trusted_proxies)
 
     async def __call__(
         self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]
@@ -86,6 +113,7 @@ class Guard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        scope = self.proxies.resolve(scope)
         refusal = self._refusal(scope)
         if refusal is not None:
             await refusal(scope, receive, send)
@@ -130,9 +158,23 @@ class Guard:
         needed = self.access.scope_needed(scope["method"], path)
         if needed is None:
             return None
+        refusal = self._client_refusal(scope, path, needed)
+        if refusal is None and not self.hosts.admits(_header(scope, b"host")):
+            refusal = self.error(
+                path,
+                403,
+                "FORBIDDEN",
+                "this server does not answer to the Host name of the request (it answers to "
+                "loopback names, IP addresses and those it is started with: --allowed-hosts)",
+                {},
+            )
+        return refusal
+
+    def _client_refusal(self, scope: dict[str, Any], path: str, needed: str) -> Any:
         if not self.tokens:
             client = scope.get("client")
             if self.allow_remote or is_loopback(client[0] if client else None):
+                scope[PRINCIPAL] = ""
                 return None
             return self.error(
                 path,
@@ -159,6 +201,7 @@ class Guard:
             )
         if granted == READ and needed == WRITE:
             return self.error(path, 403, "FORBIDDEN", "this token may only read", {})
+        scope[PRINCIPAL] = hashlib.sha256(token.strip().encode()).hexdigest()
         return None
 
     def _too_large(self, path: str, limit: int) -> Any:
