@@ -114,8 +114,7 @@ def _int64(value: Any, field: str) -> int:
     if not INT64_MIN <= number <= INT64_MAX:
         shown = str(number) if number.bit_length() < 256 else f"of {number.bit_length()} bits"
         raise InvalidInputError(
-            f"{field} {shown} is out of range: it must fit in 64 bits "
-            f"({INT64_MIN} to {INT64_MAX})",
+            f"{field} {shown} is out of range: it must fit in 64 bits ({INT64_MIN} to {INT64_MAX})",
             field=field,
         )
     return number
