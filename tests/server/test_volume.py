@@ -60,8 +60,10 @@ def server_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         server.wait(30)
 
 
-def test_two_million_points_through_the_server_are_stored_exactly(server_process: str) -> None:
-    n = 2_000_000
+@pytest.mark.parametrize("n", [2_000_000, pytest.param(10_000_000, marks=pytest.mark.slow)])
+def test_millions_of_points_through_the_server_are_stored_exactly(
+    server_process: str, n: int
+) -> None:
     mlcore.set_tracking_uri(server_process)
     with mlcore.start_run(experiment="volume") as run:
         for i in range(n):
