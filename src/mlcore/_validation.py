@@ -13,6 +13,8 @@ from typing import Any
 from mlcore.errors import InvalidInputError
 
 __all__ = [
+    "INT64_MAX",
+    "INT64_MIN",
     "MAX_KEY_LENGTH",
     "MAX_NAME_LENGTH",
     "MAX_PARAM_VALUE_LENGTH",
@@ -31,9 +33,14 @@ MAX_KEY_LENGTH = 250
 MAX_NAME_LENGTH = 256
 MAX_PARAM_VALUE_LENGTH = 8000
 MAX_TAG_VALUE_LENGTH = 65535
+#: steps and timestamps are stored as signed 64-bit integers
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
 
 # C0 and C1 control characters, DEL, and the Unicode line/paragraph separators.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# Lone surrogates (e.g. from os.fsdecode of bytes that are not UTF-8) cannot be stored.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _check_text(kind: str, value: object, max_length: int, field: str) -> str:
@@ -50,6 +57,12 @@ def _check_text(kind: str, value: object, max_length: int, field: str) -> str:
         )
     if _CONTROL.search(value):
         raise InvalidInputError(f"{kind} contains a control character: {value!r}", field=field)
+    if not value.isascii() and _SURROGATE.search(value):
+        raise InvalidInputError(
+            f"{kind} is not valid Unicode (it holds a lone surrogate, as os.fsdecode makes of "
+            f"bytes that are not UTF-8): {value!r}",
+            field=field,
+        )
     if value != value.strip():
         raise InvalidInputError(
             f"{kind} must not start or end with whitespace: {value!r}", field=field
@@ -84,29 +97,44 @@ def metric_value(value: Any, key: str) -> float:
         )
     try:
         return float(value)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise InvalidInputError(
             f"metric {key!r} must be a number, got {type(value).__name__}: {value!r:.60}",
             field=key,
         ) from exc
 
 
-def step_value(step: Any) -> int:
-    """Return ``step`` as an int (Python or NumPy integer), else raise InvalidInputError."""
-    if type(step) is int:
-        return step
-    if isinstance(step, bool) or not hasattr(type(step), "__index__"):
+def _int64(value: Any, field: str) -> int:
+    if isinstance(value, bool) or not hasattr(type(value), "__index__"):
         raise InvalidInputError(
-            f"step must be an integer, got {type(step).__name__}: {step!r}", field="step"
+            f"{field} must be an integer, got {type(value).__name__}: {value!r:.60}",
+            field=field,
         )
-    return int(step.__index__())
+    number = value if type(value) is int else int(value.__index__())
+    if not INT64_MIN <= number <= INT64_MAX:
+        shown = str(number) if number.bit_length() < 256 else f"of {number.bit_length()} bits"
+        raise InvalidInputError(
+            f"{field} {shown} is out of range: it must fit in 64 bits ({INT64_MIN} to {INT64_MAX})",
+            field=field,
+        )
+    return number
+
+
+def step_value(step: Any) -> int:
+    """Return ``step`` as an int (Python or NumPy integer) that fits in 64 bits, else raise
+    InvalidInputError."""
+    if type(step) is int and INT64_MIN <= step <= INT64_MAX:
+        return step
+    return _int64(step, "step")
 
 
 def timestamp_ms(value: Any) -> int:
-    """Validate a millisecond timestamp."""
-    ts = step_value(value) if not isinstance(value, float) else int(value)
-    if isinstance(value, float) and not math.isfinite(value):
-        raise InvalidInputError("timestamp must be finite", field="timestamp")
+    """Validate a millisecond timestamp (an int, or a finite float, from 0 to 2**63 - 1)."""
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise InvalidInputError("timestamp must be finite", field="timestamp")
+        value = int(value)
+    ts = _int64(value, "timestamp")
     if ts < 0:
         raise InvalidInputError("timestamp must not be negative", field="timestamp")
     return ts

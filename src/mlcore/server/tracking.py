@@ -171,9 +171,9 @@ def _public_base(request: Request) -> str:
 
 
 def _check_points(points: list[Any]) -> None:
-    for point in points:
-        check_run_id(point[0])
-        check.check_key(point[1], "metric key")
+    for run_id, key in {(point[0], point[1]) for point in points}:  # each pair once
+        check_run_id(run_id)
+        check.check_key(key, "metric key")
 
 
 def _add_operation(

@@ -2,7 +2,8 @@
 
 Each hook of :class:`~mlcore.stores.MetadataStore` is one request to ``mlcore server`` (see
 :mod:`mlcore.stores.http_api`); the public methods above it validate exactly as they do for a
-local store, and the Tracker's batching writer sends one ``log-metrics`` request per batch.
+local store, and the Tracker's batching writer sends one ``log-metrics`` request per batch (a
+batch beyond ``MAX_REQUEST_POINTS`` points or ``MAX_REQUEST_BYTES`` bytes as several).
 Needs ``httpx`` (``pip install "mlcore[server]"``).
 """
 
@@ -12,13 +13,17 @@ import abc
 import inspect
 import io
 import json
+import uuid
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from mlcore import _http
 from mlcore.errors import InvalidInputError
 from mlcore.stores.base import MetadataStore
 from mlcore.stores.http_api import BATCH_HOOKS, SEARCHES, Operation, operations, search_body
+from mlcore.stores.metric_batches import halves
 from mlcore.stores.paging import ModelPage, RunPage
+from mlcore.stores.records import MetricPoint
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -28,6 +33,10 @@ if TYPE_CHECKING:
     from mlcore.types import ViewType
 
 ARTIFACT_FILES = "/api/v1/artifact-files"
+#: a ``log-metrics`` request carries at most this many points...
+MAX_REQUEST_POINTS = 65_536
+#: ...and at most this many bytes (a server accepts 64 MiB by default, ``--max-body-mb``)
+MAX_REQUEST_BYTES = 8 * 1024 * 1024
 
 
 def _adapter(result: Any) -> Any:
@@ -86,15 +95,26 @@ class _HttpStoreBase(MetadataStore):
         return adapter.validate_json(response.content)
 
     # -- hot path and special bodies -------------------------------------------------------------
-    def _log_metrics(self, points: Any, batch_id: str | None) -> None:
-        # one request per batch; json.dumps keeps NaN/Infinity, which the server's parser reads
-        body = json.dumps({"points": [list(p) for p in points], "batch_id": batch_id})
-        self._client.request(
-            "POST",
-            operations()["_log_metrics"].path,
-            content=body.encode(),
-            headers={"Content-Type": "application/json"},
-        )
+    def _log_metrics(self, points: Sequence[MetricPoint], batch_id: str | None) -> None:
+        # One request per batch of up to MAX_REQUEST_POINTS points and MAX_REQUEST_BYTES
+        # bytes; a larger batch is halved until each piece fits, each piece under its own id
+        # derived from the batch's (mlcore.stores.metric_batches), so a retried batch stores
+        # each piece once. A piece the server refuses raises at once (pieces sent before it
+        # are stored; the writer's own halving then meets them under the same ids).
+        path = operations()["_log_metrics"].path
+        pieces = [(points, batch_id or uuid.uuid4().hex)]
+        while pieces:
+            part, part_id = pieces.pop()
+            body = _metrics_body(part, part_id) if len(part) <= MAX_REQUEST_POINTS else None
+            if len(part) > 1 and (body is None or len(body) > MAX_REQUEST_BYTES):
+                first, second = halves(part, part_id)
+                pieces.append(second)
+                pieces.append(first)
+                continue
+            assert body is not None
+            self._client.request(
+                "POST", path, content=body, headers={"Content-Type": "application/json"}
+            )
 
     def _metric_history(self, run_id: str, key: str) -> pa.Table:
         import pyarrow as pa
@@ -168,6 +188,12 @@ class _HttpStoreBase(MetadataStore):
 
     def _search_model_versions(self, *args: Any) -> Any:  # pragma: no cover
         raise NotImplementedError
+
+
+def _metrics_body(points: Sequence[MetricPoint], batch_id: str) -> bytes:
+    # json.dumps writes tuples as arrays and keeps NaN/Infinity, which the server's parser reads
+    rows = points if isinstance(points, (list, tuple)) else list(points)
+    return json.dumps({"points": rows, "batch_id": batch_id}).encode()
 
 
 def _hook_method(op: Operation) -> Any:

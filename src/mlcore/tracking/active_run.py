@@ -97,9 +97,9 @@ class ActiveRun:
             self._notify([(key, value, step)])
 
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
-        log = self._tracker._log_point
-        for key, value in metrics.items():
-            log(self.id, key, value, step, None)
+        """Log several metrics at one step: all of them, or (on InvalidInputError) none."""
+        point, run_id = self._tracker._metric_point, self.id
+        self._tracker._log_points([point(run_id, k, v, step, None) for k, v in metrics.items()])
         if self._listeners:
             self._notify([(k, v, step) for k, v in metrics.items()])
 
@@ -107,12 +107,12 @@ class ActiveRun:
         """W&B-style logging: every call is one step unless ``commit=False``.
 
         Nested mappings are flattened with ``/`` (``{"val": {"loss": 1}}`` -> ``val/loss``).
+        A bad key or value raises InvalidInputError and logs nothing of the call.
         """
         current = self._step if step is None else step
-        log = self._tracker._log_point
+        point, run_id = self._tracker._metric_point, self.id
         points = _flatten_numbers(data)
-        for key, value in points:
-            log(self.id, key, value, current, None)
+        self._tracker._log_points([point(run_id, k, v, current, None) for k, v in points])
         if self._listeners:
             self._notify([(k, v, current) for k, v in points])
         if commit:

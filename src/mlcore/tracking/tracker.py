@@ -37,6 +37,7 @@ from mlcore.uris import validate_artifact_path
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from mlcore.stores.base import MetricPoint
     from mlcore.types import Experiment, FileInfo, LineageGraph, Metric, Run, RunInfo
 
 _MAX_CACHED_KEYS = 100_000
@@ -433,22 +434,38 @@ class Tracker:
         self._known_runs.add(run_id)
 
     # -- logging ---------------------------------------------------------------------------------
-    def _log_point(self, run_id: str, key: str, value: Any, step: Any, timestamp: Any) -> None:
-        # The hot path: each distinct key is validated once, each value cheaply.
+    def _metric_point(
+        self, run_id: str, key: str, value: Any, step: Any, timestamp: Any
+    ) -> MetricPoint:
+        """One validated point; InvalidInputError (naming the field) for anything the store
+        would refuse, so a bad point never reaches the writer's buffer.
+
+        The hot path: each distinct key is checked once (then remembered), a float value and
+        an int step cost a type test and a range test (steps and timestamps are 64-bit).
+        """
         if key not in self._valid_keys:
             check.check_key(key, "metric key")
             if len(self._valid_keys) > _MAX_CACHED_KEYS:
                 self._valid_keys.clear()
             self._valid_keys.add(key)
-        self._writer.add(
-            (
-                run_id,
-                key,
-                value if type(value) is float else check.metric_value(value, key),
-                time.time_ns() // 1_000_000 if timestamp is None else check.timestamp_ms(timestamp),
-                0 if step is None else (step if type(step) is int else check.step_value(step)),
-            )
+        return (
+            run_id,
+            key,
+            value if type(value) is float else check.metric_value(value, key),
+            time.time_ns() // 1_000_000 if timestamp is None else check.timestamp_ms(timestamp),
+            0
+            if step is None
+            else step
+            if type(step) is int and -0x8000000000000000 <= step <= 0x7FFFFFFFFFFFFFFF
+            else check.step_value(step),
         )
+
+    def _log_point(self, run_id: str, key: str, value: Any, step: Any, timestamp: Any) -> None:
+        self._writer.add(self._metric_point(run_id, key, value, step, timestamp))
+
+    def _log_points(self, points: list[MetricPoint]) -> None:
+        """Buffer points made by :meth:`_metric_point` (all of a call's, or none of them)."""
+        self._writer.extend(points)
 
     def _require_known_run(self, run_id: str) -> None:
         if run_id not in self._known_runs:
@@ -480,8 +497,8 @@ class Tracker:
         timestamp: int | None = None,
     ) -> None:
         self._require_known_run(run_id)
-        for key, value in metrics.items():
-            self._log_point(run_id, key, value, step, timestamp)
+        point = self._metric_point
+        self._log_points([point(run_id, k, v, step, timestamp) for k, v in metrics.items()])
 
     def log_param(self, run_id: str, key: str, value: Any) -> None:
         self._store.log_params(run_id, {key: value})

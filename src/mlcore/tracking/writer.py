@@ -4,10 +4,17 @@
 daemon thread stores what accumulated every ``interval`` seconds as one batch, in one
 transaction. ``flush`` stores everything added before it was called, in the caller's thread.
 
-Failure handling: a batch the store refuses stays pending and is retried, with the same batch
-id so a retry after a lost acknowledgement cannot store it twice. If the backlog passes
-``max_buffer`` points, ``add`` writes synchronously (back-pressure), so an outage surfaces as
-an error to the caller instead of unbounded memory.
+Failure handling: a batch the store cannot take now (``StoreError``, a lost connection) stays
+pending and is retried, with the same batch id so a retry after a lost acknowledgement cannot
+store it twice. If the backlog passes ``max_buffer`` points, ``add`` writes synchronously
+(back-pressure), so an outage surfaces as an error to the caller instead of unbounded memory.
+
+A batch the store refuses as bad input (``InvalidInputError``: a point it cannot hold, which
+the checks at the call did not catch) is never sent again unchanged: it is split in halves
+(:mod:`mlcore.stores.metric_batches`), each half stored or split again, until every good
+point is stored and each bad one is alone. A bad point is dropped with a logged warning and
+counted in ``rejected_count`` (the last ones, with the store's reason, in ``rejected``);
+``flush`` does not raise for it, so ``get_run``, ``end_run`` and ``close`` go on.
 
 The same thread extends the ``alive_until`` deadline of registered runs every
 ``heartbeat_interval`` seconds; a run whose process died stops being extended and reads as
@@ -23,7 +30,11 @@ import threading
 import time
 import uuid
 import weakref
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
+
+from mlcore.errors import InvalidInputError
+from mlcore.stores.metric_batches import halves
 
 if TYPE_CHECKING:
     from mlcore.stores.base import MetadataStore, MetricPoint
@@ -31,6 +42,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 _writers: weakref.WeakSet[BatchWriter] = weakref.WeakSet()
+
+#: how many rejected points (with the store's reason) a writer keeps for inspection
+REJECTED_KEPT = 100
 
 
 def now_ms() -> int:
@@ -67,9 +81,17 @@ class BatchWriter:
 
     def _init_runtime(self) -> None:
         self._queue: collections.deque[MetricPoint] = collections.deque()
-        self._pending: list[MetricPoint] = []
-        self._pending_batch_id: str | None = None
+        # pieces taken from the queue and not stored yet, each under its own batch id; the
+        # next to store is last (a refused piece is replaced by its two halves)
+        self._pending: list[tuple[Sequence[MetricPoint], str]] = []
+        self._pending_points = 0
         self._inflight = 0
+        #: points the store refused as bad input (dropped; see the module docstring)
+        self.rejected_count = 0
+        #: the last :data:`REJECTED_KEPT` of them, each with the store's reason
+        self.rejected: collections.deque[tuple[MetricPoint, str]] = collections.deque(
+            maxlen=REJECTED_KEPT
+        )
         self._io_lock = threading.Lock()
         self._wake = threading.Event()
         self._stopping = False
@@ -97,20 +119,20 @@ class BatchWriter:
     # -- storing -------------------------------------------------------------------------------
     def flush(self) -> None:
         """Store every point added before this call; raises the store's error if it fails
-        (the points stay queued and are retried)."""
+        (the points stay queued and are retried). Points the store refuses as bad input are
+        dropped and reported (``rejected_count``), not raised: every other point is stored."""
         self._drain()
 
     @property
     def backlog(self) -> int:
         """Points added and not stored yet (queued, being stored, or waiting for a retry)."""
-        return len(self._queue) + self._inflight + len(self._pending)
+        return len(self._queue) + self._inflight + self._pending_points
 
     def _drain(self) -> None:
         with self._io_lock:
-            if self._pending:
-                # a failed batch is retried alone, under its own id: the id must always name
-                # the same points for the store's duplicate check to be right
-                self._store_batch(self._pending, self._pending_batch_id or uuid.uuid4().hex)
+            # pieces that failed before go first, alone: an id must always name the same
+            # points for the store's duplicate check to be right
+            self._store_pending()
             queue = self._queue
             # popping exactly len() items is safe against concurrent appends; they count in
             # the backlog until stored (or kept as pending when storing fails)
@@ -119,20 +141,54 @@ class BatchWriter:
             try:
                 batch = [queue.popleft() for _ in range(count)]
                 if batch:
-                    self._store_batch(batch, uuid.uuid4().hex)
+                    self._pending.append((batch, uuid.uuid4().hex))
+                    self._pending_points += count
             finally:
                 self._inflight = 0
+            self._store_pending()
 
-    def _store_batch(self, batch: list[MetricPoint], batch_id: str) -> None:
-        try:
-            self._store.log_metrics(batch, batch_id=batch_id)
-        except BaseException:
-            self._pending, self._pending_batch_id = batch, batch_id
-            raise
-        self._pending, self._pending_batch_id = [], None
-        if self._last_error is not None:
-            logger.warning("mlcore: storing metrics works again (%d points stored)", len(batch))
-            self._last_error = None
+    def _store_pending(self) -> None:
+        pending = self._pending
+        while pending:
+            points, batch_id = pending[-1]
+            try:
+                self._store.log_metrics(points, batch_id=batch_id)
+            except InvalidInputError as exc:
+                pending.pop()
+                if len(points) == 1:
+                    self._pending_points -= 1
+                    self._reject(points[0], exc)
+                else:  # find the bad points: store each half, or split it again
+                    first, second = halves(points, batch_id)
+                    pending.append(second)
+                    pending.append(first)
+                continue
+            pending.pop()
+            count = len(points)
+            self._pending_points -= count
+            if self._last_error is not None:
+                logger.warning(
+                    "mlcore: storing metrics works again (%d points stored)", len(points)
+                )
+                self._last_error = None
+
+    def _reject(self, point: MetricPoint, exc: InvalidInputError) -> None:
+        self.rejected_count += 1
+        self.rejected.append((point, str(exc)))
+        count = self.rejected_count
+        if count <= 10 or count % 1000 == 0:
+            run_id, key, value, timestamp, step = point
+            logger.warning(
+                "mlcore: the store rejected a metric point and it was dropped (%d so far; the "
+                "other points are stored): run %s key %r value %r step %r timestamp %r: %s",
+                count,
+                run_id,
+                key,
+                value,
+                step,
+                timestamp,
+                exc,
+            )
 
     # -- heartbeat -----------------------------------------------------------------------------
     def register_run(self, run_id: str) -> None:

@@ -13,6 +13,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from mlcore.errors import InvalidInputError
+
 if TYPE_CHECKING:
     import pyarrow as pa
 
@@ -90,12 +92,25 @@ def group_points(points: Iterable[tuple[str, str, float, int, int]]) -> list[Chu
                 Chunk(
                     run_id,
                     key,
-                    array("q", steps[start:end]),
-                    array("q", timestamps[start:end]),
-                    array("d", values[start:end]),
+                    _packed("q", steps[start:end], "step", key),
+                    _packed("q", timestamps[start:end], "timestamp", key),
+                    _packed("d", values[start:end], "value", key),
                 )
             )
     return chunks
+
+
+def _packed(typecode: str, items: list[Any], field: str, key: str) -> array[Any]:
+    """``array(typecode, items)``; InvalidInputError (not a store failure) for an item that
+    does not fit: a step or timestamp beyond 64 bits, a value that is not a float."""
+    try:
+        return array(typecode, items)
+    except (OverflowError, TypeError) as exc:
+        raise InvalidInputError(
+            f"metric {key!r}: a {field} cannot be stored ({exc}); steps and timestamps must "
+            "fit in 64 bits and values must be floats",
+            field=field,
+        ) from None
 
 
 def encode(chunk: Chunk, is_sorted: bool) -> dict[str, Any]:

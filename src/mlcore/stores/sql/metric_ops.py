@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select
 
+from mlcore import _validation as check
 from mlcore.stores.base import MetricPoint
 from mlcore.stores.sql import metric_codec
 from mlcore.stores.sql.rows import chunked
@@ -45,12 +46,18 @@ _HISTORY_COLUMNS = (
 
 
 class PreparedBatch:
-    """A batch encoded once, outside the transaction (so a retry does not redo the work)."""
+    """A batch encoded once, outside the transaction (so a retry does not redo the work).
+
+    A point the store cannot hold (a key that is not a valid metric key, a step or timestamp
+    beyond 64 bits, a value that is not a float) raises InvalidInputError for the batch, so
+    the caller knows it is the input, not the store, and can split the batch to find it.
+    """
 
     def __init__(self, points: Sequence[MetricPoint], batch_id: str | None) -> None:
         self.chunk_rows: list[dict[str, Any]] = []
         self.latest: dict[tuple[str, str], tuple[int, int, float]] = {}
         for index, chunk in enumerate(metric_codec.group_points(points)):
+            check.check_key(chunk.key, "metric key")  # once per chunk: cheap
             ordered = chunk.is_sorted()
             row = metric_codec.encode(chunk, ordered)
             row["batch_id"] = f"{batch_id}-{index}" if batch_id else None
