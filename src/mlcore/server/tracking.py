@@ -6,6 +6,7 @@ under ``/api/v1/`` (see :mod:`mlcore.stores.http_api`), an OpenAPI spec at ``/op
 from __future__ import annotations
 
 import collections
+import hashlib
 import json
 import threading
 from dataclasses import dataclass, field
@@ -64,26 +65,65 @@ class ServerOptions:
 
 
 class _Idempotency:
-    """Answers to recent writes by ``Idempotency-Key``: a retried create is answered, not redone."""
+    """Answers to recent writes by ``Idempotency-Key``: a retried create is answered, not redone.
+
+    An answer is kept under (route, key) with a hash of the request: the same key sent to another
+    route or with another body is refused (:class:`IdempotencyKeyReused`), never answered with
+    the first request's result.
+    """
 
     def __init__(self, size: int = 10_000) -> None:
-        self._answers: collections.OrderedDict[str, bytes] = collections.OrderedDict()
+        self._answers: collections.OrderedDict[tuple[str, str], tuple[str, bytes]] = (
+            collections.OrderedDict()
+        )
+        self._routes: dict[str, str] = {}
         self._lock = threading.Lock()
         self._size = size
 
-    def get(self, key: str | None) -> bytes | None:
+    def get(self, route: str, key: str | None, request_hash: str) -> bytes | None:
         if not key:
             return None
         with self._lock:
-            return self._answers.get(key)
+            first_route = self._routes.get(key)
+            if first_route is not None and first_route != route:
+                raise IdempotencyKeyReused(
+                    f"this Idempotency-Key was already used on {first_route}; "
+                    "use a new key for each request"
+                )
+            found = self._answers.get((route, key))
+        if found is None:
+            return None
+        if found[0] != request_hash:
+            raise IdempotencyKeyReused(
+                "this Idempotency-Key was already used with a different request body; "
+                "use a new key for each request"
+            )
+        return found[1]
 
-    def put(self, key: str | None, body: bytes) -> None:
+    def put(self, route: str, key: str | None, request_hash: str, body: bytes) -> None:
         if not key:
             return
         with self._lock:
-            self._answers[key] = body
+            self._answers[(route, key)] = (request_hash, body)
+            self._routes[key] = route
             while len(self._answers) > self._size:
-                self._answers.popitem(last=False)
+                (_, old_key), _ = self._answers.popitem(last=False)
+                self._routes.pop(old_key, None)
+
+
+class IdempotencyKeyReused(InvalidInputError):
+    """An ``Idempotency-Key`` sent again with another route or body (answered 422)."""
+
+    code = "IDEMPOTENCY_KEY_REUSED"
+
+
+def idempotency_key_reused(_: Request, exc: Exception) -> JSONResponse:
+    return errors.error_response(422, IdempotencyKeyReused.code, str(exc), "Idempotency-Key")
+
+
+def _request_hash(body: Any) -> str:
+    dumped = body.model_dump_json() if isinstance(body, BaseModel) else json.dumps(body)
+    return hashlib.sha256(dumped.encode()).hexdigest()
 
 
 class SearchRunsRequest(BaseModel):
@@ -127,6 +167,7 @@ def create_tracking_app(options: ServerOptions) -> Any:
     app.state.store = store
     app.state.artifact_proxy = proxy
     app.add_exception_handler(TooManyUploads, too_many_uploads)
+    app.add_exception_handler(IdempotencyKeyReused, idempotency_key_reused)
     app.add_exception_handler(MlcoreError, errors.mlcore_error)
     app.add_exception_handler(RequestValidationError, errors.validation_error)
     app.add_exception_handler(HTTPException, errors.http_error)
@@ -186,7 +227,8 @@ def _add_operation(
 
     def handler(body: Any, request: Request) -> Response:
         key = request.headers.get("idempotency-key") if op.dedupe else None
-        cached = answers.get(key)
+        request_hash = _request_hash(body) if key else ""
+        cached = answers.get(op.path, key, request_hash)
         if cached is not None:
             return Response(cached, media_type="application/json")
         args = {name: getattr(body, name) for name in op.parameters}
@@ -203,7 +245,7 @@ def _add_operation(
         else:
             data = adapter.dump_python(result, mode="json")
             content = json.dumps(mapping.outgoing(data, _public_base(request))).encode()
-        answers.put(key, content)
+        answers.put(op.path, key, request_hash, content)
         return Response(content, media_type="application/json")
 
     handler.__annotations__ = {"body": op.request, "request": Request, "return": Response}
