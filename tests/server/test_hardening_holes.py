@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import http.client
+import json
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from starlette.testclient import TestClient
@@ -47,3 +50,101 @@ def test_an_idempotency_key_reused_on_another_route_or_body_is_refused(
     # nothing was created by the refused requests
     assert client.post("/api/v1/get-experiment-by-name", json={"name": "e"}).json() is None
     assert client.post("/api/v1/get-registered-model", json={"name": "n"}).status_code == 404
+
+
+def _run(client: TestClient) -> tuple[str, str]:
+    exp = client.post("/api/v1/create-experiment", json=EXPERIMENT).json()["experiment_id"]
+    body = {"experiment_id": exp, "name": "r", "start_time": 1, "tags": {}, "parent_run_id": None,
+            "config_json": "{}", "user": None, "alive_until": None, "run_id": None, "params": {}}  # fmt: skip
+    return exp, client.post("/api/v1/create-run", json=body).json()["info"]["run_id"]
+
+
+def _post(client: TestClient, path: str, body: object) -> object:
+    """POST ``body`` as JSON with ``\\uXXXX`` escapes (lone surrogates go over the wire)."""
+    raw = json.dumps(body).encode()
+    return client.post(path, content=raw, headers={"content-type": "application/json"})
+
+
+def _assert_400_and_alive(client: TestClient, response: object, words: str, run_id: str) -> None:
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert body["error_code"] == "INVALID_INPUT" and words in body["message"], body
+    # the connection (and server) still answers
+    assert client.post("/api/v1/get-run", json={"run_id": run_id}).status_code == 200
+
+
+def test_values_no_store_can_hold_are_400s(client: TestClient) -> None:
+    _, run_id = _run(client)
+    surrogate = _post(client, "/api/v1/create-experiment", dict(EXPERIMENT, name="bad\ud800"))
+    _assert_400_and_alive(client, surrogate, "lone surrogate", run_id)
+    for request in (
+        ("/api/v1/log-params", {"run_id": run_id, "params": {"k\ud800": "v"}}),
+        ("/api/v1/set-tags", {"run_id": run_id, "tags": {"k": "v\udfff"}}),
+    ):
+        _assert_400_and_alive(client, _post(client, *request), "lone surrogate", run_id)
+    for big in (2**63, 2**64, -(2**63) - 1, 10**400):
+        points = [[run_id, "loss", 1.0, 1, big]]
+        response = client.post("/api/v1/log-metrics", json={"points": points, "batch_id": None})
+        _assert_400_and_alive(client, response, "signed 64-bit range", run_id)
+    points = [[run_id, "loss", 1.0, 1, 2**63 - 1]]
+    ok = client.post("/api/v1/log-metrics", json={"points": points, "batch_id": None})
+    assert ok.status_code == 200
+    raw_big = b'{"run_id": "%s", "config": {"n": 1%s}, "params": {}}' % (
+        run_id.encode(),
+        b"0" * 400,
+    )
+    response = client.post(
+        "/api/v1/update-run-config", content=raw_big, headers={"content-type": "application/json"}
+    )
+    _assert_400_and_alive(client, response, "signed 64-bit range", run_id)
+
+
+@pytest.mark.parametrize("levels", [150, 10_000])
+def test_deeply_nested_config_is_a_400(client: TestClient, levels: int) -> None:
+    _, run_id = _run(client)
+    raw = b'{"run_id": "%s", "params": {}, "config": %s1%s}' % (
+        run_id.encode(),
+        b'{"a": ' * levels,
+        b"}" * levels,
+    )
+    response = client.post(
+        "/api/v1/update-run-config", content=raw, headers={"content-type": "application/json"}
+    )
+    _assert_400_and_alive(client, response, "nested", run_id)
+
+
+def test_a_filter_nested_500_deep_is_a_400(client: TestClient) -> None:
+    exp, run_id = _run(client)
+    body = {"experiment_ids": [exp], "filter": "(" * 500 + "metrics.a > 1" + ")" * 500}
+    response = client.post("/api/v1/search-runs", json=body)
+    _assert_400_and_alive(client, response, "nest deeper than 50 levels", run_id)
+
+
+def test_bad_values_keep_a_kept_alive_connection_usable(server_url: str) -> None:
+    """Over a real server: each bad request is a 400 and the same connection answers next."""
+    conn = http.client.HTTPConnection(*urlsplit(server_url).netloc.split(":"))
+    headers = {"Content-Type": "application/json"}
+
+    def post(path: str, raw: bytes) -> tuple[int, dict[str, object]]:
+        conn.request("POST", path, body=raw, headers=headers)
+        response = conn.getresponse()
+        return response.status, json.loads(response.read())
+
+    status, exp = post("/api/v1/create-experiment", json.dumps(EXPERIMENT).encode())
+    assert status == 200
+    search = {"experiment_ids": [exp["experiment_id"]], "filter": None}
+    nested_filter = dict(search, filter="(" * 500 + "metrics.a > 1" + ")" * 500)
+    deep = b'{"run_id": "%s", "params": {}, "config": %s1%s}' % (
+        b"a" * 32,
+        b'{"a": ' * 10_000,
+        b"}" * 10_000,
+    )
+    for path, raw in (
+        ("/api/v1/search-runs", json.dumps(nested_filter).encode()),
+        ("/api/v1/create-experiment", json.dumps(dict(EXPERIMENT, name="x\ud800")).encode()),
+        ("/api/v1/update-run-config", deep),
+    ):
+        status, body = post(path, raw)
+        assert status == 400 and body["error_code"] == "INVALID_INPUT", body
+        assert post("/api/v1/search-runs", json.dumps(search).encode())[0] == 200
+    conn.close()

@@ -232,6 +232,8 @@ def _add_operation(
         if cached is not None:
             return Response(cached, media_type="application/json")
         args = {name: getattr(body, name) for name in op.parameters}
+        for name, value in args.items():
+            check.check_request_values(value, name)
         args = mapping.incoming(args)
         if op.hook == "_log_metrics":
             _check_points(args["points"])
@@ -286,6 +288,7 @@ def _add_searches(app: FastAPI, store: TrackingStore, mapping: UriMapping) -> No
         return Response(json.dumps(body).encode(), media_type="application/json")
 
     def search_runs(body: SearchRunsRequest, request: Request) -> Response:
+        check.check_request_values(body.model_dump())
         found = store.search_runs(
             body.experiment_ids,
             body.filter,
@@ -297,12 +300,14 @@ def _add_searches(app: FastAPI, store: TrackingStore, mapping: UriMapping) -> No
         return page(list(found), Run, found.next_page_token, request)
 
     def search_registered_models(body: SearchModelsRequest, request: Request) -> Response:
+        check.check_request_values(body.model_dump())
         found = require_registry(store).search_registered_models(
             body.filter, body.order_by, max_results=body.max_results, page_token=body.page_token
         )
         return page(list(found), RegisteredModel, found.next_page_token, request)
 
     def search_model_versions(body: SearchModelsRequest, request: Request) -> Response:
+        check.check_request_values(body.model_dump())
         found = require_registry(store).search_model_versions(
             body.filter, body.order_by, max_results=body.max_results, page_token=body.page_token
         )

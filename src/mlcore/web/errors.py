@@ -54,6 +54,7 @@ _STATUS: list[tuple[type[MlcoreError], int]] = [
 
 #: error codes of HTTP statuses that no mlcore error names
 HTTP_CODES = {
+    400: "INVALID_INPUT",
     404: "NOT_FOUND",
     405: "METHOD_NOT_ALLOWED",
     408: "TIMEOUT",
@@ -112,6 +113,8 @@ def http_error(_: Request, exc: Exception) -> JSONResponse:
     status = int(getattr(exc, "status_code", 500))
     code = HTTP_CODES.get(status, "HTTP_ERROR")
     detail = getattr(exc, "detail", None)
+    if detail == "There was an error parsing the body":  # FastAPI's, e.g. JSON nested too deeply
+        detail = "the request body could not be parsed (not JSON, or nested too deeply)"
     return error_response(status, code, str(detail or "request refused"))
 
 
