@@ -11,7 +11,9 @@ from urllib.parse import urlsplit
 import pytest
 from starlette.testclient import TestClient
 
+from mlcore.errors import InvalidInputError
 from mlcore.server.tracking import ServerOptions, create_tracking_app
+from mlcore.stores import resolve_store
 
 
 @pytest.fixture
@@ -148,3 +150,37 @@ def test_bad_values_keep_a_kept_alive_connection_usable(server_url: str) -> None
         assert status == 400 and body["error_code"] == "INVALID_INPUT", body
         assert post("/api/v1/search-runs", json.dumps(search).encode())[0] == 200
     conn.close()
+
+
+BAD_BATCH = {"a": "1", "b": "2", "bad\nkey": "3", "d": "4"}  # the third tag is invalid
+
+
+def test_a_tag_batch_with_one_bad_tag_stores_none_of_it(tmp_path: Path) -> None:
+    store = resolve_store(f"sqlite:///{tmp_path}/s.db", artifact_uri=str(tmp_path / "a"))
+    exp = store.create_experiment("e").experiment_id
+    store.create_registered_model("m")
+    store.create_model_version("m", "runs:/" + "b" * 32 + "/model")
+    with pytest.raises(InvalidInputError, match="tag key"):
+        store.set_experiment_tags(exp, BAD_BATCH)
+    with pytest.raises(InvalidInputError, match="tag key"):
+        store.set_registered_model_tags("m", BAD_BATCH)
+    with pytest.raises(InvalidInputError, match="tag key"):
+        store.set_model_version_tags("m", 1, BAD_BATCH)
+    assert store.get_experiment(exp).tags == {}
+    assert store.get_registered_model("m").tags == {}
+    assert store.get_model_version("m", 1).tags == {}
+    store.set_experiment_tags(exp, {"a": "1", "b": "2"})
+    assert store.get_experiment(exp).tags == {"a": "1", "b": "2"}
+    store.close()
+
+
+def test_a_tag_batch_over_http_is_all_or_nothing(client: TestClient) -> None:
+    exp = client.post("/api/v1/create-experiment", json=EXPERIMENT).json()["experiment_id"]
+    client.post("/api/v1/create-registered-model", json=_model("m"))
+    for path, body, get in (
+        ("set-experiment-tags", {"experiment_id": exp}, ("get-experiment", {"experiment_id": exp})),
+        ("set-registered-model-tags", {"name": "m"}, ("get-registered-model", {"name": "m"})),
+    ):
+        refused = client.post(f"/api/v1/{path}", json=dict(body, tags=BAD_BATCH))
+        assert refused.status_code == 400 and refused.json()["error_code"] == "INVALID_INPUT"
+        assert client.post(f"/api/v1/{get[0]}", json=get[1]).json()["tags"] == {}
