@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 from starlette.testclient import TestClient
 
-from mlcore.errors import InvalidInputError
+from mlcore.errors import InvalidInputError, StoreError
 from mlcore.server.tracking import ServerOptions, create_tracking_app
 from mlcore.stores import resolve_store
 
@@ -184,3 +184,26 @@ def test_a_tag_batch_over_http_is_all_or_nothing(client: TestClient) -> None:
         refused = client.post(f"/api/v1/{path}", json=dict(body, tags=BAD_BATCH))
         assert refused.status_code == 400 and refused.json()["error_code"] == "INVALID_INPUT"
         assert client.post(f"/api/v1/{get[0]}", json=get[1]).json()["tags"] == {}
+
+
+def test_error_messages_do_not_reveal_the_database_or_artifact_root(
+    tmp_path: Path, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlcore.stores.sql.store import SqlStore
+
+    _, run_id = _run(client)
+    db, root = f"{tmp_path}/mlcore.db", str(tmp_path / "artifacts")
+
+    def failing(*_: object, **__: object) -> None:
+        raise StoreError(
+            f"sqlite store sqlite:///{db}: disk I/O error writing {db}-wal under {root}"
+        )
+
+    monkeypatch.setattr(SqlStore, "_get_run", failing)
+    failed = client.post("/api/v1/get-run", json={"run_id": run_id})
+    assert failed.status_code == 503 and "disk I/O error" in failed.json()["message"]
+    assert "<server store>" in failed.json()["message"]
+    missing = client.get(f"/api/v1/artifact-files/1/{run_id}/artifacts/missing.txt")
+    assert missing.status_code == 404
+    for response in (failed, missing):
+        assert str(tmp_path) not in response.text, response.text

@@ -168,7 +168,7 @@ def create_tracking_app(options: ServerOptions) -> Any:
     app.state.artifact_proxy = proxy
     app.add_exception_handler(TooManyUploads, too_many_uploads)
     app.add_exception_handler(IdempotencyKeyReused, idempotency_key_reused)
-    app.add_exception_handler(MlcoreError, errors.mlcore_error)
+    app.add_exception_handler(MlcoreError, errors.scrubbing(_server_paths(options, root)))
     app.add_exception_handler(RequestValidationError, errors.validation_error)
     app.add_exception_handler(HTTPException, errors.http_error)
     app.add_exception_handler(Exception, errors.unexpected_error)
@@ -205,6 +205,28 @@ def create_tracking_app(options: ServerOptions) -> Any:
             DEFAULT_TRUSTED_PROXIES if options.trusted_proxies is None else options.trusted_proxies
         ),
     )
+
+
+def _server_paths(options: ServerOptions, root: str) -> dict[str, str]:
+    """The server's own locations (store URI, database file, artifact root) -> what clients see
+    instead in error messages."""
+    from urllib.parse import unquote, urlsplit
+
+    hidden: dict[str, str] = {}
+    for text, placeholder in (
+        (options.store, "<server store>"),
+        (root, "<artifact root>"),
+        (options.artifacts or "", "<artifact root>"),
+    ):
+        if not text:
+            continue
+        hidden[text] = placeholder
+        parts = urlsplit(text)
+        path = unquote(parts.path)
+        if (parts.scheme in ("", "file") or parts.scheme.startswith("sqlite")) and len(path) > 1:
+            hidden[path] = placeholder
+            hidden[path.lstrip("/")] = placeholder  # sqlite:///relative.db
+    return hidden
 
 
 def _public_base(request: Request) -> str:

@@ -32,6 +32,7 @@ __all__ = [
     "http_error",
     "mlcore_error",
     "plain_error",
+    "scrubbing",
     "status_of",
     "unexpected_error",
     "validation_error",
@@ -94,6 +95,21 @@ def status_of(exc: MlcoreError) -> int:
 def mlcore_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, MlcoreError)
     return error_response(status_of(exc), exc.code, str(exc), getattr(exc, "field", None))
+
+
+def scrubbing(hidden: Mapping[str, str]) -> Callable[[Request, Exception], JSONResponse]:
+    """An :func:`mlcore_error` handler that replaces each of the server's own strings (its
+    database path, its artifact root) with a neutral placeholder before a client sees it."""
+    secrets = sorted(((k, v) for k, v in hidden.items() if k), key=lambda kv: -len(kv[0]))
+
+    def handler(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, MlcoreError)
+        message = str(exc)
+        for secret, placeholder in secrets:
+            message = message.replace(secret, placeholder)
+        return error_response(status_of(exc), exc.code, message, getattr(exc, "field", None))
+
+    return handler
 
 
 def validation_error(_: Request, exc: Exception) -> JSONResponse:
