@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -207,3 +208,22 @@ def test_error_messages_do_not_reveal_the_database_or_artifact_root(
     assert missing.status_code == 404
     for response in (failed, missing):
         assert str(tmp_path) not in response.text, response.text
+
+
+def test_a_hard_link_in_a_logged_directory_is_skipped_like_a_symlink(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from mlcore.artifacts import resolve_artifact_store
+
+    secret = tmp_path / "secret.txt"
+    secret.write_text("outside")
+    logged = tmp_path / "logged"
+    logged.mkdir()
+    (logged / "ok.txt").write_text("inside")
+    os.link(secret, logged / "hard.txt")
+    os.symlink(secret, logged / "soft.txt")
+    store = resolve_artifact_store(str(tmp_path / "root"))
+    with caplog.at_level("WARNING"):
+        stored = store.put_dir(logged, "d")
+    assert [f.path for f in stored] == ["d/ok.txt"]
+    assert "hard link" in caplog.text and "link to outside" in caplog.text
