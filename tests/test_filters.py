@@ -139,3 +139,12 @@ def test_literals_are_bound_parameters(dialect: object) -> None:
 
 def test_identifier_str() -> None:
     assert str(Identifier("metrics", "auc")) == "metrics.auc"
+
+
+@pytest.mark.parametrize("opening", ["(", "NOT "])
+def test_deep_nesting_is_refused_not_a_recursion_error(opening: str) -> None:
+    deep = opening * 500 + "metrics.a > 1" + (")" * 500 if opening == "(" else "")
+    with pytest.raises(InvalidInputError, match="nest deeper than 50 levels"):
+        parse_filter(deep)
+    ok = opening * 50 + "metrics.a > 1" + (")" * 50 if opening == "(" else "")
+    assert parse_filter(ok) is not None

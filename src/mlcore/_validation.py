@@ -21,6 +21,7 @@ __all__ = [
     "MAX_TAG_VALUE_LENGTH",
     "check_key",
     "check_name",
+    "check_request_values",
     "metric_value",
     "numeric_or_none",
     "param_value",
@@ -168,3 +169,41 @@ def numeric_or_none(text: str) -> float | None:
     except ValueError:
         return None
     return number if math.isfinite(number) else None
+
+
+#: how deeply a value received over the API may nest (lists, dicts)
+MAX_NESTING = 100
+_INT64 = 2**63
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def check_request_values(value: Any, field: str | None = None, _depth: int = 0) -> None:
+    """Refuse what no store can hold, anywhere in a received value: strings with lone
+    surrogates, integers outside a signed 64-bit range, nesting deeper than :data:`MAX_NESTING`.
+    """
+    where = f"{field}: " if field else ""
+    if isinstance(value, str):
+        if _SURROGATE.search(value):
+            raise InvalidInputError(
+                f"{where}text contains a lone surrogate (not valid Unicode)", field=field
+            )
+    elif isinstance(value, bool) or value is None or isinstance(value, float):
+        return
+    elif isinstance(value, int):
+        if not -_INT64 <= value < _INT64:
+            raise InvalidInputError(
+                f"{where}integer {str(value)[:30]}... is outside the signed 64-bit range"
+                if len(str(value)) > 30
+                else f"{where}integer {value} is outside the signed 64-bit range",
+                field=field,
+            )
+    elif isinstance(value, dict | list | tuple):
+        if _depth >= MAX_NESTING:
+            raise InvalidInputError(
+                f"{where}value is nested deeper than {MAX_NESTING} levels", field=field
+            )
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for k, v in items:
+            if isinstance(k, str):
+                check_request_values(k, field, _depth + 1)
+            check_request_values(v, field, _depth + 1)

@@ -271,12 +271,17 @@ def _identifier(source: str, token: _Token, context: FilterContext) -> Identifie
     return Identifier(entity, key, token.pos)
 
 
+#: how deeply parentheses and NOT may nest in a filter
+MAX_FILTER_DEPTH = 50
+
+
 class _Parser:
     def __init__(self, source: str, context: FilterContext) -> None:
         self.source = source
         self.context = context
         self.tokens = _tokenize(source, context)
         self.index = 0
+        self.depth = 0
 
     @property
     def current(self) -> _Token:
@@ -321,15 +326,28 @@ class _Parser:
         return items[0] if len(items) == 1 else And(tuple(items))
 
     def not_expr(self) -> Expr:
+        if self.is_kw("NOT") or self.current.kind == "lparen":
+            if self.depth >= MAX_FILTER_DEPTH:
+                raise _error(
+                    self.source,
+                    self.current.pos,
+                    f"parentheses and NOT nest deeper than {MAX_FILTER_DEPTH} levels",
+                )
+            self.depth += 1
+            try:
+                return self._nested()
+            finally:
+                self.depth -= 1
+        return self.predicate()
+
+    def _nested(self) -> Expr:
         if self.is_kw("NOT"):
             self.advance()
             return Not(self.not_expr())
-        if self.current.kind == "lparen":
-            self.advance()
-            expr = self.or_expr()
-            self.expect("rparen", "')'")
-            return expr
-        return self.predicate()
+        self.advance()
+        expr = self.or_expr()
+        self.expect("rparen", "')'")
+        return expr
 
     def literal(self, ident: Identifier) -> Value:
         token = self.current

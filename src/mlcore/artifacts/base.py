@@ -152,8 +152,9 @@ class ArtifactStore(abc.ABC):
     def put_dir(self, local_dir: str | os.PathLike[str], path: str = "") -> builtins.list[FileInfo]:
         """Upload a local directory tree under ``path``; returns the files stored.
 
-        Symbolic links that point outside ``local_dir`` are skipped (with a warning), so logging
-        a directory never uploads what lies elsewhere on the machine.
+        Symbolic links that point outside ``local_dir`` and hard links (files with more than one
+        name) are skipped (with a warning), so logging a directory never uploads what lies
+        elsewhere on the machine.
         """
         base = validate_artifact_path(path)
         root = os.path.realpath(os.fspath(local_dir))
@@ -167,6 +168,13 @@ class ArtifactStore(abc.ABC):
                 real = os.path.realpath(local)
                 if os.path.commonpath([root, real]) != root or not os.path.isfile(real):
                     logger.warning("skipping %s: a link to outside the logged directory", local)
+                    continue
+                if os.stat(real).st_nlink > 1:
+                    logger.warning(
+                        "skipping %s: a hard link (its content may lie outside the logged "
+                        "directory)",
+                        local,
+                    )
                     continue
                 relative = os.path.relpath(local, root).replace(os.sep, "/")
                 stored.append(self.put_file(local, join_uri(base, relative) if base else relative))

@@ -6,6 +6,7 @@ under ``/api/v1/`` (see :mod:`mlcore.stores.http_api`), an OpenAPI spec at ``/op
 from __future__ import annotations
 
 import collections
+import hashlib
 import json
 import threading
 from dataclasses import dataclass, field
@@ -64,26 +65,65 @@ class ServerOptions:
 
 
 class _Idempotency:
-    """Answers to recent writes by ``Idempotency-Key``: a retried create is answered, not redone."""
+    """Answers to recent writes by ``Idempotency-Key``: a retried create is answered, not redone.
+
+    An answer is kept under (route, key) with a hash of the request: the same key sent to another
+    route or with another body is refused (:class:`IdempotencyKeyReused`), never answered with
+    the first request's result.
+    """
 
     def __init__(self, size: int = 10_000) -> None:
-        self._answers: collections.OrderedDict[str, bytes] = collections.OrderedDict()
+        self._answers: collections.OrderedDict[tuple[str, str], tuple[str, bytes]] = (
+            collections.OrderedDict()
+        )
+        self._routes: dict[str, str] = {}
         self._lock = threading.Lock()
         self._size = size
 
-    def get(self, key: str | None) -> bytes | None:
+    def get(self, route: str, key: str | None, request_hash: str) -> bytes | None:
         if not key:
             return None
         with self._lock:
-            return self._answers.get(key)
+            first_route = self._routes.get(key)
+            if first_route is not None and first_route != route:
+                raise IdempotencyKeyReused(
+                    f"this Idempotency-Key was already used on {first_route}; "
+                    "use a new key for each request"
+                )
+            found = self._answers.get((route, key))
+        if found is None:
+            return None
+        if found[0] != request_hash:
+            raise IdempotencyKeyReused(
+                "this Idempotency-Key was already used with a different request body; "
+                "use a new key for each request"
+            )
+        return found[1]
 
-    def put(self, key: str | None, body: bytes) -> None:
+    def put(self, route: str, key: str | None, request_hash: str, body: bytes) -> None:
         if not key:
             return
         with self._lock:
-            self._answers[key] = body
+            self._answers[(route, key)] = (request_hash, body)
+            self._routes[key] = route
             while len(self._answers) > self._size:
-                self._answers.popitem(last=False)
+                (_, old_key), _ = self._answers.popitem(last=False)
+                self._routes.pop(old_key, None)
+
+
+class IdempotencyKeyReused(InvalidInputError):
+    """An ``Idempotency-Key`` sent again with another route or body (answered 422)."""
+
+    code = "IDEMPOTENCY_KEY_REUSED"
+
+
+def idempotency_key_reused(_: Request, exc: Exception) -> JSONResponse:
+    return errors.error_response(422, IdempotencyKeyReused.code, str(exc), "Idempotency-Key")
+
+
+def _request_hash(body: Any) -> str:
+    dumped = body.model_dump_json() if isinstance(body, BaseModel) else json.dumps(body)
+    return hashlib.sha256(dumped.encode()).hexdigest()
 
 
 class SearchRunsRequest(BaseModel):
@@ -127,7 +167,8 @@ def create_tracking_app(options: ServerOptions) -> Any:
     app.state.store = store
     app.state.artifact_proxy = proxy
     app.add_exception_handler(TooManyUploads, too_many_uploads)
-    app.add_exception_handler(MlcoreError, errors.mlcore_error)
+    app.add_exception_handler(IdempotencyKeyReused, idempotency_key_reused)
+    app.add_exception_handler(MlcoreError, errors.scrubbing(_server_paths(options, root)))
     app.add_exception_handler(RequestValidationError, errors.validation_error)
     app.add_exception_handler(HTTPException, errors.http_error)
     app.add_exception_handler(Exception, errors.unexpected_error)
@@ -166,6 +207,28 @@ def create_tracking_app(options: ServerOptions) -> Any:
     )
 
 
+def _server_paths(options: ServerOptions, root: str) -> dict[str, str]:
+    """The server's own locations (store URI, database file, artifact root) -> what clients see
+    instead in error messages."""
+    from urllib.parse import unquote, urlsplit
+
+    hidden: dict[str, str] = {}
+    for text, placeholder in (
+        (options.store, "<server store>"),
+        (root, "<artifact root>"),
+        (options.artifacts or "", "<artifact root>"),
+    ):
+        if not text:
+            continue
+        hidden[text] = placeholder
+        parts = urlsplit(text)
+        path = unquote(parts.path)
+        if (parts.scheme in ("", "file") or parts.scheme.startswith("sqlite")) and len(path) > 1:
+            hidden[path] = placeholder
+            hidden[path.lstrip("/")] = placeholder  # sqlite:///relative.db
+    return hidden
+
+
 def _public_base(request: Request) -> str:
     return str(request.base_url).rstrip("/") + FILES
 
@@ -186,10 +249,13 @@ def _add_operation(
 
     def handler(body: Any, request: Request) -> Response:
         key = request.headers.get("idempotency-key") if op.dedupe else None
-        cached = answers.get(key)
+        request_hash = _request_hash(body) if key else ""
+        cached = answers.get(op.path, key, request_hash)
         if cached is not None:
             return Response(cached, media_type="application/json")
         args = {name: getattr(body, name) for name in op.parameters}
+        for name, value in args.items():
+            check.check_request_values(value, name)
         args = mapping.incoming(args)
         if op.hook == "_log_metrics":
             _check_points(args["points"])
@@ -203,7 +269,7 @@ def _add_operation(
         else:
             data = adapter.dump_python(result, mode="json")
             content = json.dumps(mapping.outgoing(data, _public_base(request))).encode()
-        answers.put(key, content)
+        answers.put(op.path, key, request_hash, content)
         return Response(content, media_type="application/json")
 
     handler.__annotations__ = {"body": op.request, "request": Request, "return": Response}
@@ -244,6 +310,7 @@ def _add_searches(app: FastAPI, store: TrackingStore, mapping: UriMapping) -> No
         return Response(json.dumps(body).encode(), media_type="application/json")
 
     def search_runs(body: SearchRunsRequest, request: Request) -> Response:
+        check.check_request_values(body.model_dump())
         found = store.search_runs(
             body.experiment_ids,
             body.filter,
@@ -255,12 +322,14 @@ def _add_searches(app: FastAPI, store: TrackingStore, mapping: UriMapping) -> No
         return page(list(found), Run, found.next_page_token, request)
 
     def search_registered_models(body: SearchModelsRequest, request: Request) -> Response:
+        check.check_request_values(body.model_dump())
         found = require_registry(store).search_registered_models(
             body.filter, body.order_by, max_results=body.max_results, page_token=body.page_token
         )
         return page(list(found), RegisteredModel, found.next_page_token, request)
 
     def search_model_versions(body: SearchModelsRequest, request: Request) -> Response:
+        check.check_request_values(body.model_dump())
         found = require_registry(store).search_model_versions(
             body.filter, body.order_by, max_results=body.max_results, page_token=body.page_token
         )

@@ -157,6 +157,13 @@ def _parse_csv(body: bytes, model: ServedModel) -> Any:
                 f"CSV line {i} has {len(row)} fields, the header {len(header)}", field="body"
             )
     columns = [name.strip() for name in header]
+    seen: set[str] = set()
+    for name in columns:
+        if name in seen:
+            raise InvalidInputError(
+                f"the CSV header names column {name!r} more than once", field="body"
+            )
+        seen.add(name)
     if model.column_names is None:
         return model.prepare(_numbers(rows))
     typed = {name: _typed_column([row[i] for row in rows]) for i, name in enumerate(columns)}

@@ -54,17 +54,6 @@ def _public(name: str) -> Callable[[Any, dict[str, Any]], Any]:
     return call
 
 
-def _each(name: str, *keys: str) -> Callable[[Any, dict[str, Any]], Any]:
-    """A ``set_*_tags(..., tags)`` hook through the public one-tag-at-a-time method."""
-
-    def call(store: Any, args: dict[str, Any]) -> None:
-        fixed = [args[k] for k in keys]
-        for key, value in args["tags"].items():
-            getattr(store, name)(*fixed, key, value)
-
-    return call
-
-
 def _stage(delete: str, restore: str, key: str) -> Callable[[Any, dict[str, Any]], Any]:
     def call(store: Any, args: dict[str, Any]) -> None:
         stage = args["stage"]
@@ -114,9 +103,9 @@ _SPECIAL: dict[str, Callable[[Any, dict[str, Any]], Any]] = {
     "_update_run_config": _update_run_config,
     "_set_experiment_stage": _stage("delete_experiment", "restore_experiment", "experiment_id"),
     "_set_run_stage": _stage("delete_run", "restore_run", "run_id"),
-    "_set_experiment_tags": _each("set_experiment_tag", "experiment_id"),
-    "_set_registered_model_tags": _each("set_registered_model_tag", "name"),
-    "_set_model_version_tags": _each("set_model_version_tag", "name", "version"),
+    "_set_experiment_tags": _public("set_experiment_tags"),
+    "_set_registered_model_tags": _public("set_registered_model_tags"),
+    "_set_model_version_tags": _public("set_model_version_tags"),
     "_transition_stage": _transition,
     "_get_artifact_version": _artifact_ref("get_artifact_version"),
     "_record_artifact_use": _artifact_ref("record_artifact_use"),

@@ -98,9 +98,15 @@ class RegistryStore(StoreBase, abc.ABC):
 
     @final
     def set_registered_model_tag(self, name: str, key: str, value: Any) -> None:
+        self.set_registered_model_tags(name, {key: value})
+
+    @final
+    def set_registered_model_tags(self, name: str, tags: Mapping[str, Any]) -> None:
+        """Set several tags at once: all are checked first, then stored together or not at all."""
         name = check_model_name(name)
+        cleaned = clean_tags(tags)
         with self._boundary():
-            self._set_registered_model_tags(name, clean_tags({key: value}))
+            self._set_registered_model_tags(name, cleaned)
 
     @final
     def delete_registered_model_tag(self, name: str, key: str) -> None:
@@ -184,9 +190,17 @@ class RegistryStore(StoreBase, abc.ABC):
 
     @final
     def set_model_version_tag(self, name: str, version: int | str, key: str, value: Any) -> None:
+        self.set_model_version_tags(name, version, {key: value})
+
+    @final
+    def set_model_version_tags(
+        self, name: str, version: int | str, tags: Mapping[str, Any]
+    ) -> None:
+        """Set several tags at once: all are checked first, then stored together or not at all."""
         name, number = check_model_name(name), check_version(version)
+        cleaned = clean_tags(tags)
         with self._boundary():
-            self._set_model_version_tags(name, number, clean_tags({key: value}))
+            self._set_model_version_tags(name, number, cleaned)
 
     @final
     def delete_model_version_tag(self, name: str, version: int | str, key: str) -> None:

@@ -118,10 +118,15 @@ class TrackingStore(StoreBase, abc.ABC):
 
     @final
     def set_experiment_tag(self, experiment_id: str, key: str, value: Any) -> None:
+        self.set_experiment_tags(experiment_id, {key: value})
+
+    @final
+    def set_experiment_tags(self, experiment_id: str, tags: Mapping[str, Any]) -> None:
+        """Set several tags at once: all are checked first, then stored together or not at all."""
         experiment_id = check_experiment_id(experiment_id)
-        tags = clean_tags({key: value})
+        cleaned = clean_tags(tags)
         with self._boundary():
-            self._set_experiment_tags(experiment_id, tags)
+            self._set_experiment_tags(experiment_id, cleaned)
 
     # -- runs ------------------------------------------------------------------------------------
     @final

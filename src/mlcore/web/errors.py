@@ -32,6 +32,7 @@ __all__ = [
     "http_error",
     "mlcore_error",
     "plain_error",
+    "scrubbing",
     "status_of",
     "unexpected_error",
     "validation_error",
@@ -54,6 +55,7 @@ _STATUS: list[tuple[type[MlcoreError], int]] = [
 
 #: error codes of HTTP statuses that no mlcore error names
 HTTP_CODES = {
+    400: "INVALID_INPUT",
     404: "NOT_FOUND",
     405: "METHOD_NOT_ALLOWED",
     408: "TIMEOUT",
@@ -95,6 +97,21 @@ def mlcore_error(_: Request, exc: Exception) -> JSONResponse:
     return error_response(status_of(exc), exc.code, str(exc), getattr(exc, "field", None))
 
 
+def scrubbing(hidden: Mapping[str, str]) -> Callable[[Request, Exception], JSONResponse]:
+    """An :func:`mlcore_error` handler that replaces each of the server's own strings (its
+    database path, its artifact root) with a neutral placeholder before a client sees it."""
+    secrets = sorted(((k, v) for k, v in hidden.items() if k), key=lambda kv: -len(kv[0]))
+
+    def handler(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, MlcoreError)
+        message = str(exc)
+        for secret, placeholder in secrets:
+            message = message.replace(secret, placeholder)
+        return error_response(status_of(exc), exc.code, message, getattr(exc, "field", None))
+
+    return handler
+
+
 def validation_error(_: Request, exc: Exception) -> JSONResponse:
     errors: list[dict[str, Any]] = getattr(exc, "errors", list)()
     first = errors[0] if errors else {}
@@ -112,6 +129,8 @@ def http_error(_: Request, exc: Exception) -> JSONResponse:
     status = int(getattr(exc, "status_code", 500))
     code = HTTP_CODES.get(status, "HTTP_ERROR")
     detail = getattr(exc, "detail", None)
+    if detail == "There was an error parsing the body":  # FastAPI's, e.g. JSON nested too deeply
+        detail = "the request body could not be parsed (not JSON, or nested too deeply)"
     return error_response(status, code, str(detail or "request refused"))
 
 
