@@ -17,6 +17,8 @@ from typing import Any
 from mlcore.autolog import patching
 from mlcore.autolog.session import depth, nested, run_for, safely
 
+__all__ = ["FRAMEWORK", "disable", "enable"]
+
 FRAMEWORK = "torch"
 _options: dict[str, Any] = {}
 

@@ -6,6 +6,8 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+__all__ = ["patch", "patched", "unpatch"]
+
 _patches: dict[str, list[tuple[Any, str, Any]]] = {}
 
 

@@ -18,6 +18,8 @@ from mlcore.tracking.context import run_context
 if TYPE_CHECKING:
     from mlcore.tracking.active_run import ActiveRun
 
+__all__ = ["AutologWarning", "depth", "nested", "run_for", "safely"]
+
 T = TypeVar("T")
 
 

@@ -14,6 +14,8 @@ from typing import Any
 from mlcore.autolog import patching
 from mlcore.autolog.session import depth, nested, run_for, safely
 
+__all__ = ["FRAMEWORK", "MAX_PARAM_LENGTH", "disable", "enable"]
+
 FRAMEWORK = "sklearn"
 MAX_PARAM_LENGTH = 500
 _options: dict[str, Any] = {}

@@ -20,6 +20,8 @@ from typing import Any
 from mlcore.autolog.session import safely
 from mlcore.errors import InvalidInputError
 
+__all__ = ["BINS", "MAX_HISTOGRAMS", "unwatch", "watch"]
+
 MAX_HISTOGRAMS = 20_000
 BINS = 64
 _watches: weakref.WeakKeyDictionary[Any, _Watch] = weakref.WeakKeyDictionary()

@@ -27,6 +27,8 @@ from mlcore.cli import (
 )
 from mlcore.errors import MlcoreError
 
+__all__ = ["build_parser", "main"]
+
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)

@@ -9,6 +9,15 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+__all__ = [
+    "emit_json",
+    "format_duration",
+    "format_time",
+    "format_value",
+    "print_mapping",
+    "print_table",
+]
+
 
 def emit_json(data: Any) -> None:
     json.dump(data, sys.stdout, indent=2, default=str, allow_nan=True)

@@ -17,6 +17,17 @@ if TYPE_CHECKING:
     from mlcore.pipeline.spec import PipelineSpec
     from mlcore.tracking import Tracker
 
+__all__ = [
+    "PIPELINE_TAG",
+    "add_parsers",
+    "compile_pipeline",
+    "list_pipeline_runs",
+    "load_pipeline",
+    "parse_arguments",
+    "run_pipeline",
+    "show_pipeline_run",
+]
+
 PIPELINE_TAG = "mlcore.pipeline.name"
 
 

@@ -15,6 +15,8 @@ from typing import Any
 
 import mlcore
 
+__all__ = ["EXPERIMENT", "add_parser", "run_quickstart", "train"]
+
 EXPERIMENT = "quickstart"
 
 

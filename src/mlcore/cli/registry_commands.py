@@ -10,6 +10,8 @@ from mlcore.cli.output import emit_json, format_time, print_mapping, print_table
 if TYPE_CHECKING:
     from mlcore.tracking import Tracker
 
+__all__ = ["add_parsers", "list_artifacts", "list_models", "show_artifact", "show_model"]
+
 
 def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     models = sub.add_parser("models", help="the model registry")

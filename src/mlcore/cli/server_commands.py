@@ -5,6 +5,15 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+__all__ = [
+    "HOSTS_HELP",
+    "PROXIES_HELP",
+    "add_network_arguments",
+    "add_parsers",
+    "server_command",
+    "split_list",
+]
+
 HOSTS_HELP = (
     "comma-separated Host names answered besides loopback names and IP addresses "
     "(name, name:port, *.domain, or * for any); the --host name is added (with --host 0.0.0.0, "

@@ -12,6 +12,8 @@ from mlcore.uris import redact_uri
 if TYPE_CHECKING:
     from mlcore.stores.sql.admin import CopyPlan
 
+__all__ = ["add_parsers", "copy_command", "migrate_command"]
+
 
 def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     group = sub.add_parser("store", help="migrate a store's schema, copy a whole store")

@@ -13,6 +13,8 @@ from mlcore.cli.output import emit_json, print_table
 if TYPE_CHECKING:
     from mlcore.tracking import Tracker
 
+__all__ = ["add_parsers", "agent_command", "sweep_command"]
+
 
 def _run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--count", type=int, help="trials to run here (default: run_cap/grid)")

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from mlcore.tracking import Tracker
     from mlcore.types import Run
 
+__all__ = ["MAX_METRIC_COLUMNS", "add_parsers", "list_experiments", "list_runs", "show_run"]
+
 MAX_METRIC_COLUMNS = 5
 
 

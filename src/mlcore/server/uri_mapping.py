@@ -14,6 +14,8 @@ from urllib.parse import unquote, urlsplit
 from mlcore.errors import InvalidInputError
 from mlcore.uris import parse_runs_uri, validate_artifact_path
 
+__all__ = ["FILES", "INCOMING_KEYS", "OUTGOING_KEYS", "UriMapping"]
+
 FILES = "/api/v1/artifact-files"
 OUTGOING_KEYS = frozenset({"artifact_location", "artifact_uri", "source"})
 INCOMING_KEYS = ("artifact_location", "source")

@@ -52,6 +52,15 @@ from mlcore.web.guard import Access, Guard
 from mlcore.web.hosts import HostPolicy, check_network_options
 from mlcore.web.tokens import check_tokens
 
+__all__ = [
+    "ACCESS",
+    "OPTIONS_ENV",
+    "ServingOptions",
+    "app_from_env",
+    "create_app",
+    "create_app_from_options",
+]
+
 log = logging.getLogger("mlcore.serving")
 
 OPTIONS_ENV = "MLCORE_SERVING_OPTIONS"

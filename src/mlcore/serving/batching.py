@@ -21,6 +21,8 @@ from typing import Any
 
 from mlcore.errors import InvalidInputError
 
+__all__ = ["INLINE_SECONDS", "BatchingOptions", "MicroBatcher", "concat", "rows_of", "split"]
+
 #: a model call under this many seconds (moving average) runs on the event loop
 INLINE_SECONDS = 0.0005
 

@@ -22,6 +22,18 @@ from typing import Any
 
 from mlcore.errors import InvalidInputError
 
+__all__ = [
+    "PSI_MODERATE",
+    "FeatureDrift",
+    "compute_drift",
+    "ks_2samp",
+    "plot_drift",
+    "psi_categorical",
+    "psi_numeric",
+    "read_table",
+    "table_columns",
+]
+
 PSI_MODERATE = 0.1
 _EPS = 1e-4
 

@@ -13,6 +13,8 @@ from typing import Any
 
 from mlcore.errors import InvalidInputError
 
+__all__ = ["PORT", "inference_service", "service_name"]
+
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 PORT = 8080
 

@@ -24,6 +24,15 @@ from mlcore.errors import InvalidInputError
 if TYPE_CHECKING:
     from mlcore.serving.runtime import ServedModel
 
+__all__ = [
+    "DATATYPES",
+    "datatype_of",
+    "decode_tensor",
+    "infer_response",
+    "model_metadata",
+    "parse_infer",
+]
+
 #: OIP datatype -> numpy dtype name
 DATATYPES = {
     "BOOL": "bool",

@@ -25,6 +25,17 @@ from mlcore.errors import InvalidInputError
 if TYPE_CHECKING:
     from mlcore.serving.runtime import ServedModel
 
+__all__ = [
+    "CSV_TYPES",
+    "FORMATS",
+    "JSON_TYPES",
+    "UnsupportedMediaType",
+    "jsonable",
+    "media_type",
+    "parse_invocation",
+    "predictions_body",
+]
+
 FORMATS = ("dataframe_split", "dataframe_records", "instances", "inputs")
 JSON_TYPES = ("application/json", "")
 CSV_TYPES = ("text/csv", "application/csv")

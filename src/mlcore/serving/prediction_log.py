@@ -27,6 +27,18 @@ if TYPE_CHECKING:
     from mlcore.serving.runtime import ServedModel
     from mlcore.tracking import Tracker
 
+__all__ = [
+    "EXPERIMENT",
+    "MODEL_TAG",
+    "PREDICTION",
+    "PREFIX",
+    "TIMESTAMP",
+    "VERSION_TAG",
+    "PredictionLogger",
+    "columns_of",
+    "read_logged_inputs",
+]
+
 log = logging.getLogger("mlcore.serving")
 
 EXPERIMENT = "serving"

@@ -13,6 +13,8 @@ from mlcore.errors import InvalidInputError
 from mlcore.stores.sql.store import SqlStore
 from mlcore.uris import file_uri_to_path, path_to_file_uri, uri_scheme
 
+__all__ = ["DB_NAME", "FileStore"]
+
 DB_NAME = "mlcore.db"
 
 

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from mlcore.stores.queries import SearchQuery
     from mlcore.types import ViewType
 
+__all__ = ["ARTIFACT_FILES", "MAX_REQUEST_BYTES", "MAX_REQUEST_POINTS", "HttpStore"]
+
 ARTIFACT_FILES = "/api/v1/artifact-files"
 #: a ``log-metrics`` request carries at most this many points...
 MAX_REQUEST_POINTS = 65_536

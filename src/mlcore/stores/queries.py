@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+__all__ = ["SearchQuery"]
+
 
 @dataclass(frozen=True)
 class SearchQuery:

@@ -22,6 +22,16 @@ from typing import Any
 
 from mlcore.errors import InvalidInputError
 
+__all__ = [
+    "DISTRIBUTIONS",
+    "METHODS",
+    "OPTUNA_SAMPLERS",
+    "EarlyTerminate",
+    "ParamSpec",
+    "SweepConfig",
+    "parse_config",
+]
+
 METHODS = ("grid", "random", "bayes", "optuna")
 DISTRIBUTIONS = (
     "constant",

@@ -23,6 +23,8 @@ from typing import Any
 from mlcore.errors import InvalidInputError
 from mlcore.sweep.config import ParamSpec, SweepConfig
 
+__all__ = ["OptunaSearch", "draw", "grid_points", "optuna_distribution"]
+
 
 def grid_points(config: SweepConfig) -> list[dict[str, Any]]:
     axes = []

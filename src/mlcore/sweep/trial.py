@@ -32,6 +32,20 @@ from mlcore.tracking.context import RUN_ATTACH_ENV, RUN_ID_ENV, run_context
 if TYPE_CHECKING:
     from mlcore.tracking import ActiveRun, Tracker
 
+__all__ = [
+    "ERROR_TAG",
+    "RUNG_PREFIX",
+    "STOPPED_TAG",
+    "TRIAL_FILE",
+    "TrialPruned",
+    "TrialSpec",
+    "attach_from_env",
+    "local_sweep",
+    "program_command",
+    "run_spec",
+    "run_trial",
+]
+
 RUNG_PREFIX = "mlcore.rung."
 STOPPED_TAG = "mlcore.sweep.stopped"
 ERROR_TAG = "mlcore.sweep.error"

@@ -21,6 +21,8 @@ import pytest
 from mlcore.artifacts.base import ArtifactStore
 from mlcore.errors import IntegrityError, InvalidInputError, NotFoundError
 
+__all__ = ["TRAVERSAL_PATHS", "ArtifactStoreConformance"]
+
 #: Path attacks from MLflow's CVE history (and friends); every one must be refused.
 TRAVERSAL_PATHS = [
     "../escape.txt",

@@ -13,6 +13,8 @@ import os
 import sys
 import time
 
+__all__ = ["conformance_task", "main"]
+
 
 def conformance_task(payload: bytes) -> bytes:
     """Do what ``payload`` says and return a JSON report (start, end, pid)."""

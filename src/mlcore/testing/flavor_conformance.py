@@ -30,6 +30,8 @@ from mlcore.flavors import (
     save_model,
 )
 
+__all__ = ["FlavorCase", "FlavorConformance"]
+
 
 @dataclass
 class FlavorCase:

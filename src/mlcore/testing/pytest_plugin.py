@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+__all__ = ["mlcore_home", "mlcore_tracker"]
+
 pytest.register_assert_rewrite(
     "mlcore.testing.store_conformance",
     "mlcore.testing.tracking_conformance",

@@ -33,6 +33,8 @@ from mlcore.errors import (
 from mlcore.stores import NewRun, RunUpdate, TrackingStore
 from mlcore.types import FileInfo, RunStatus
 
+__all__ = ["BAD_NAMES", "TrackingStoreConformance", "new_run", "now_ms", "source_run"]
+
 
 def now_ms() -> int:
     return time.time_ns() // 1_000_000

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from mlcore.tracking.tracker import Tracker
     from mlcore.types import FileInfo, Run, RunData, RunInfo
 
+__all__ = ["ActiveRun"]
+
 
 class ActiveRun:
     """A run being logged to. Attributes: ``id``, ``info``, ``config``, ``data``."""

@@ -10,6 +10,8 @@ from typing import Any
 
 from mlcore.errors import InvalidInputError
 
+__all__ = ["encode_dict", "encode_figure", "encode_text", "plain_data"]
+
 
 def encode_dict(data: Any, artifact_file: str) -> bytes:
     """JSON, or YAML when the file name ends in .yaml/.yml.

@@ -33,6 +33,15 @@ if TYPE_CHECKING:
     from mlcore.tracking.tracker import Tracker
     from mlcore.types import ArtifactFile, ArtifactVersion
 
+__all__ = [
+    "CONTENT_DIR",
+    "Artifact",
+    "content_path",
+    "content_store",
+    "log_artifact_version",
+    "use_artifact",
+]
+
 CONTENT_DIR = "_content"
 
 

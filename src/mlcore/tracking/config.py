@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+__all__ = ["Config"]
+
 
 class Config(Mapping[str, Any]):
     """A read-mostly mapping with attribute access; ``update`` persists through a callback.

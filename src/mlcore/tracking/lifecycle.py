@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from mlcore.tracking.tracker import Tracker
 
+__all__ = ["exit_status", "install_hooks", "register_tracker", "status_for_exception"]
+
 _trackers: weakref.WeakSet[Tracker] = weakref.WeakSet()
 _installed = False
 _lock = threading.Lock()

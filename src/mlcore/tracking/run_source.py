@@ -6,6 +6,8 @@ import os
 import random
 import sys
 
+__all__ = ["generate_run_name", "source_tags"]
+
 _ADJECTIVES = (
     "amber",
     "bold",

@@ -10,6 +10,8 @@ if TYPE_CHECKING:
 
     from mlcore.types import Run
 
+__all__ = ["runs_to_table"]
+
 
 def runs_to_table(runs: Sequence[Run]) -> pa.Table:
     """Columns: run_id, run_name, experiment_id, status, start_time, end_time (timestamps),

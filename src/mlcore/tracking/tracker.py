@@ -40,6 +40,8 @@ if TYPE_CHECKING:
     from mlcore.stores.base import MetricPoint
     from mlcore.types import Experiment, FileInfo, LineageGraph, Metric, Run, RunInfo
 
+__all__ = ["Tracker"]
+
 _MAX_CACHED_KEYS = 100_000
 _HEX_DIGITS = frozenset("0123456789abcdef")
 

@@ -39,6 +39,8 @@ from mlcore.stores.metric_batches import halves
 if TYPE_CHECKING:
     from mlcore.stores.base import MetadataStore, MetricPoint
 
+__all__ = ["REJECTED_KEPT", "BatchWriter", "now_ms"]
+
 logger = logging.getLogger(__name__)
 
 _writers: weakref.WeakSet[BatchWriter] = weakref.WeakSet()

@@ -29,6 +29,8 @@ from mlcore.types import ArtifactFile, ArtifactVersion, build
 if TYPE_CHECKING:
     from mlcore.stores.sql.engine import Transactions
 
+__all__ = ["SqlArtifactVersionOps"]
+
 
 def _now() -> int:
     return time.time_ns() // 1_000_000

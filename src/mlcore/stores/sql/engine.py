@@ -31,6 +31,16 @@ from sqlalchemy.pool import NullPool, StaticPool
 
 from mlcore.errors import InvalidInputError
 
+__all__ = [
+    "RETRY_BUDGET_S",
+    "SQLITE_BUSY_TIMEOUT_S",
+    "Transactions",
+    "create_readonly_sqlite_engine",
+    "create_sql_engine",
+    "is_sqlite_memory",
+    "normalize_url",
+]
+
 T = TypeVar("T")
 
 SQLITE_BUSY_TIMEOUT_S = 30.0

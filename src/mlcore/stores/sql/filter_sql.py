@@ -50,6 +50,17 @@ from mlcore.stores.sql.schema import (
     tags,
 )
 
+__all__ = [
+    "FilterTarget",
+    "apply_order",
+    "compile_comparison",
+    "compile_filter",
+    "model_target",
+    "run_target",
+    "status_column",
+    "version_target",
+]
+
 
 @dataclass(frozen=True)
 class FilterTarget:

@@ -18,6 +18,17 @@ from mlcore.errors import InvalidInputError
 if TYPE_CHECKING:
     import pyarrow as pa
 
+__all__ = [
+    "MAX_CHUNK_POINTS",
+    "Chunk",
+    "decode",
+    "empty_history",
+    "encode",
+    "group_points",
+    "merge",
+    "to_table",
+]
+
 #: A chunk is split beyond this many points (2 MiB per array).
 MAX_CHUNK_POINTS = 262_144
 _LITTLE = sys.byteorder == "little"

@@ -29,6 +29,8 @@ from mlcore.stores.sql.upsert import insert_ignore, upsert
 if TYPE_CHECKING:
     import pyarrow as pa
 
+__all__ = ["COMPACT_THRESHOLD", "PreparedBatch", "compact", "history", "run_pks", "store_points"]
+
 logger = logging.getLogger(__name__)
 
 #: compaction merges a metric's chunks once a run has more than this many of them

@@ -15,6 +15,8 @@ from sqlalchemy.exc import DBAPIError
 from mlcore.errors import StoreError
 from mlcore.stores.sql.schema import SCHEMA_REVISION
 
+__all__ = ["current_revision", "known_revisions", "upgrade"]
+
 _MIGRATIONS = os.path.join(os.path.dirname(__file__), "migrations")
 _PG_LOCK_KEY = 0x6D6C636F7265  # "mlcore"
 

@@ -30,6 +30,16 @@ from mlcore.types import (
     build,
 )
 
+__all__ = [
+    "RUN_COLUMNS",
+    "chunked",
+    "experiment_entity",
+    "load_experiments",
+    "load_runs",
+    "new_run",
+    "run_info",
+]
+
 _IN_CHUNK = 500  # ids per IN (...) list: below SQLite's and every server's parameter limit
 
 RUN_COLUMNS = (

@@ -44,6 +44,17 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import mysql
 
+__all__ = [
+    "DIALECT_INDEXES",
+    "MAX_MYSQL_ARTIFACT_PATH",
+    "MYSQL_DIALECTS",
+    "MYSQL_TABLE",
+    "NAMING",
+    "SCHEMA_REVISION",
+    "mysql_finite",
+    "mysql_infinite",
+]
+
 #: The Alembic revision this code reads and writes; a test checks it is the script head.
 SCHEMA_REVISION = "0002_registry_artifacts"
 

@@ -54,6 +54,8 @@ if TYPE_CHECKING:
 
     from mlcore.types import Experiment, FileInfo, Run, RunInfo, ViewType
 
+__all__ = ["SqlStore", "now_ms"]
+
 
 def now_ms() -> int:
     return time.time_ns() // 1_000_000

@@ -7,6 +7,8 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Table, func
 
+__all__ = ["insert_ignore", "upsert"]
+
 
 def _dialect_insert(conn: Connection, table: Table) -> Any:
     name = conn.dialect.name
