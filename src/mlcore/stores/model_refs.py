@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ModelRef",
+    "check_model_source",
     "parse_model_ref",
     "parse_models_uri",
     "resolve_model_version",
@@ -83,6 +84,38 @@ def parse_models_uri(uri: str) -> ModelRef:
             field="uri",
         )
     return parse_model_ref(name, ref)
+
+
+def check_model_source(name: str, source: str) -> str:
+    """``source`` if a version of model ``name`` may record it.
+
+    A ``models:/`` source must be a plain, canonical reference to another model's version: no
+    percent-encoding, backslashes or dot segments (which a later resolver might read as
+    something else) and no reference to ``name`` itself (its ``latest`` or an alias could name
+    the new version, a cycle that a load would follow forever).
+
+    Raises:
+        InvalidInputError: a source a version must not record.
+    """
+    if not isinstance(source, str) or not source.strip():
+        raise InvalidInputError("a model version needs a source URI", field="source")
+    if not source.startswith("models:/"):
+        return source
+    rest = source[len("models:/") :]
+    if "%" in rest or "\\" in rest or any(p in (".", "..") for p in rest.split("/")):
+        raise InvalidInputError(
+            f"model source {source!r} is not a plain models:/ URI (no percent-encoding, "
+            "backslashes or dot segments)",
+            field="source",
+        )
+    ref = parse_models_uri(source)
+    if ref.name == name:
+        raise InvalidInputError(
+            f"model source {source!r} points at model {name!r} itself; register the model "
+            "its version was made from (runs:/... or another model)",
+            field="source",
+        )
+    return source
 
 
 def resolve_model_version(store: MetadataStore, uri_or_ref: str | ModelRef) -> ModelVersion:

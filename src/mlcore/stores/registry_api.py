@@ -193,10 +193,10 @@ class RegistryMethods(abc.ABC):
         """Add the next version of ``name`` (created if missing). ``source`` must already be
         validated by the caller (the Registry checks it lies in the store's artifact roots)."""
         from mlcore.stores.base import check_run_id
+        from mlcore.stores.model_refs import check_model_source
 
         name = check_model_name(name)
-        if not isinstance(source, str) or not source.strip():
-            raise InvalidInputError("a model version needs a source URI", field="source")
+        source = check_model_source(name, source)
         if run_id is not None:
             check_run_id(run_id)
         clean = _clean_tags(tags)
