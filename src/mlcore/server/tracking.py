@@ -22,6 +22,7 @@ from mlcore._version import __version__
 from mlcore.artifacts import resolve_artifact_store
 from mlcore.errors import InvalidInputError, MlcoreError
 from mlcore.server.artifact_proxy import FILES, UPLOADS, ArtifactProxy
+from mlcore.server.stored_hashes import recorded_from_stored_bytes
 from mlcore.server.uri_mapping import UriMapping
 from mlcore.stores import MetadataStore, resolve_store
 from mlcore.stores.base import check_run_id
@@ -160,6 +161,7 @@ def _add_operation(
             return Response(cached, media_type="application/json")
         args = {name: getattr(body, name) for name in op.parameters}
         args = mapping.incoming(args)
+        args = recorded_from_stored_bytes(op.hook, args, store, mapping.root)
         if op.hook == "_log_metrics":
             _check_points(args["points"])
             if args["batch_id"] is not None and len(args["batch_id"]) > 48:
