@@ -232,10 +232,11 @@ def log_model(model: Any, artifact_path: str = "model", **options: Any) -> Model
     return _run().log_model(model, artifact_path, **options)
 
 
-def load_model(model_uri: str) -> LoadedModel:
+def load_model(model_uri: str, *, trust_unrecorded: bool | None = None) -> LoadedModel:
     """Load a model (``runs:/...``, ``models:/name@alias``, ``models:/name/Production``...),
-    verified, with a generic ``predict``."""
-    model: LoadedModel = get_tracker().load_model(model_uri)
+    verified, with a generic ``predict``. A local path has no recorded hash: it loads only
+    with ``trust_unrecorded=True`` (or ``MLCORE_TRUST_UNRECORDED_MODELS=1``)."""
+    model: LoadedModel = get_tracker().load_model(model_uri, trust_unrecorded=trust_unrecorded)
     return model
 
 

@@ -221,3 +221,58 @@ def test_a_registration_failing_midway_leaves_nothing(tmp_path: Path) -> None:
     FailingTouch.fail = False
     assert registry.create_version("m", uri).version == 1
     tracker.close()
+
+
+def test_a_source_in_a_runs_artifacts_records_that_run(tracker: Tracker, logged: str) -> None:
+    registry = Registry(tracker=tracker)
+    run_id = logged.split("/")[1]
+    artifact_uri = tracker.get_run(run_id).info.artifact_uri
+    version = registry.create_version("m", f"{artifact_uri}/model")
+    assert version.run_id == run_id  # its lineage, as for runs:/
+    assert registry.get_version("m", 1).run_id == run_id
+    assert [v.version for v in tracker.store.model_versions_of_run(run_id)] == [1]
+    # an explicit run id still wins, and a source under no run records none
+    other = tracker.create_run("exp").info.run_id
+    assert registry.create_version("m", f"{artifact_uri}/model", run_id=other).run_id == other
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "models:/m/1",
+        "models:/m/latest",
+        "models:/m@champion",
+        "models:/m/%2e%2e",
+        "models:/other/%2e%2e/1",
+        "models:/other%2F1/1",
+        "models:/other\\1/1",
+        "models:/other/..",
+    ],
+)
+def test_models_sources_that_are_not_plain_or_self_are_refused(
+    tracker: Tracker, logged: str, source: str
+) -> None:
+    registry = Registry(tracker=tracker)
+    registry.create_version("m", logged)
+    registry.create_version("other", logged)
+    with pytest.raises(InvalidInputError, match="source|models URI"):
+        registry.create_version("m", source)
+    with pytest.raises(InvalidInputError, match="source|models URI"):  # the store refuses too
+        tracker.store.create_model_version("m", source)
+    assert [v.version for v in registry.search_versions("name = 'm'")] == [1]
+
+
+def test_a_chain_of_models_sources_is_bounded(tracker: Tracker, logged: str) -> None:
+    store = tracker.store
+    store.create_model_version("m0", logged)
+    for i in range(1, 13):  # m12 -> m11 -> ... -> m0 -> the logged model
+        store.create_model_version(f"m{i}", f"models:/m{i - 1}/1")
+    assert tracker.load_model("models:/m9/1").predict([1]) == [2]  # 10 references: followed
+    with pytest.raises(InvalidInputError, match="chain of more than 10"):
+        tracker.load_model("models:/m12/1")
+    # two models naming each other: refused at load, not followed into a RecursionError
+    store.create_model_version("a", logged)
+    store.create_model_version("b", "models:/a/latest")
+    store.create_model_version("a", "models:/b/1")
+    with pytest.raises(InvalidInputError, match="chain of more than 10"):
+        tracker.load_model("models:/a/latest")

@@ -60,6 +60,12 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     add_network_arguments(serve)
     serve.add_argument("--access-log", action="store_true", help="log every request")
+    serve.add_argument(
+        "--trust-unrecorded",
+        action="store_true",
+        help="serve a model no tracking store recorded a hash for (a local path): its "
+        "files are trusted as they are, pickles included",
+    )
     manifest = serve.add_argument_group("KServe")
     manifest.add_argument(
         "--kserve-manifest", action="store_true", help="print an InferenceService and exit"
@@ -95,6 +101,13 @@ def serve_command(_tracker: object, args: argparse.Namespace) -> int:
         return _print_manifest(args)
     from mlcore.server import Server
     from mlcore.web.tokens import load_tokens
+
+    if args.trust_unrecorded:  # through the environment, so uvicorn workers inherit it
+        import os
+
+        from mlcore.flavors.verified import TRUST_UNRECORDED_ENV
+
+        os.environ[TRUST_UNRECORDED_ENV] = "1"
 
     srv = Server.model(
         args.model_uri,

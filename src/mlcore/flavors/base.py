@@ -11,9 +11,12 @@ from __future__ import annotations
 import abc
 import functools
 import importlib.metadata
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from mlcore.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from mlcore.flavors.verified import VerifiedFiles
 
 __all__ = ["Flavor"]
 
@@ -27,12 +30,15 @@ class Flavor(abc.ABC):
         priority: detection order, lower first (``python``, the catch-all, is last).
         input_kind: how a ``columns`` input reaches ``predict``: ``"dataframe"`` (pandas) or
             ``"array"`` (a 2-D ndarray in signature column order).
+        unpickles: whether loading runs a pickle (any code the files hold); loading such a
+            model without a recorded hash logs a warning.
     """
 
     name: ClassVar[str] = ""
     framework: ClassVar[str | None] = None
     priority: ClassVar[int] = 100
     input_kind: ClassVar[str] = "dataframe"
+    unpickles: ClassVar[bool] = True
     #: packages a loaded model of this flavor needs besides ``framework``
     extra_requirements: ClassVar[tuple[str, ...]] = ("numpy",)
 
@@ -48,6 +54,15 @@ class Flavor(abc.ABC):
     @abc.abstractmethod
     def load(self, directory: str, options: dict[str, Any]) -> Any:
         """Load the native model saved in ``directory`` (hashes are already verified)."""
+
+    def load_verified(self, files: VerifiedFiles, options: dict[str, Any]) -> Any:
+        """Load the native model from its verified bytes (``files``: manifest name -> bytes).
+
+        What :func:`~mlcore.flavors.load_model` calls. The default runs :meth:`load` on a
+        private copy of the verified bytes; a flavor whose library reads from memory
+        overrides this and never touches a path.
+        """
+        return self.load(files.private_directory(), options)
 
     def predict(self, native: Any, data: Any, options: dict[str, Any]) -> Any:
         """Run ``native`` on already-converted ``data``."""

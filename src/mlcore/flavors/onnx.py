@@ -18,6 +18,7 @@ class OnnxFlavor(Flavor):
     name = "onnx"
     framework = "onnx"
     priority = 5
+    unpickles = False
     input_kind = "array"
     extra_requirements: ClassVar[tuple[str, ...]] = ("numpy", "onnxruntime")
 

@@ -2,9 +2,11 @@
 
 ``save_model`` writes the flavor's files, the input example, ``requirements.txt`` and the
 manifest (``mlcore-model.yaml``) with the sha256 of every file, into a temporary directory
-that is renamed into place only when complete. ``load_model`` checks the manifest (against an
-expected hash when the caller knows one, e.g. from the tracking store) and every file's hash
-before the flavor deserialises anything: a tampered pickle is refused, never executed.
+that is renamed into place only when complete. ``load_model`` reads the manifest and every file
+once, checks those bytes (the manifest against the hash the tracking store recorded, each file
+against the manifest) and lets the flavor deserialise exactly the bytes it checked, never a
+file reopened afterwards: a tampered or swapped pickle is refused, never executed. A model
+without a recorded manifest hash (a plain path) loads only when the caller opts in.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import os
 import platform
 import shutil
@@ -23,8 +26,11 @@ from mlcore.errors import IntegrityError, InvalidInputError, NotFoundError
 from mlcore.flavors.base import Flavor
 from mlcore.flavors.signature import Signature, enforce, infer_signature, to_batch
 from mlcore.flavors.spec import MANIFEST, ModelSpec
+from mlcore.flavors.verified import VerifiedFiles, read_verified, trust_unrecorded_from_env
 
-__all__ = ["LoadedModel", "load_model", "read_spec", "save_model"]
+__all__ = ["LoadedModel", "VerifiedFiles", "load_model", "read_spec", "save_model"]
+
+_log = logging.getLogger("mlcore.flavors")
 
 EXAMPLE_FILE = "input_example.json"
 REQUIREMENTS_FILE = "requirements.txt"
@@ -220,11 +226,20 @@ class LoadedModel:
     lists, checks it against the signature and returns an ndarray or a DataFrame.
     """
 
-    def __init__(self, spec: ModelSpec, flavor: Flavor, native: Any, directory: str) -> None:
+    def __init__(
+        self,
+        spec: ModelSpec,
+        flavor: Flavor,
+        native: Any,
+        directory: str,
+        *,
+        example: bytes | None = None,
+    ) -> None:
         self.spec = spec
         self.flavor = flavor
         self.native = native
         self.directory = directory
+        self._example = example
 
     def __repr__(self) -> str:
         return f"<LoadedModel flavor={self.spec.flavor} framework={self.spec.framework}>"
@@ -237,6 +252,8 @@ class LoadedModel:
     def input_example(self) -> Any:
         if self.spec.input_example is None:
             return None
+        if self._example is not None:  # the bytes verified when the model was loaded
+            return decode_example(json.loads(self._example))
         with open(os.path.join(self.directory, self.spec.input_example)) as handle:
             return decode_example(json.load(handle))
 
@@ -272,14 +289,55 @@ def load_model(
     *,
     expected_manifest_sha256: str | None = None,
     flavor: Flavor | None = None,
+    trust_unrecorded: bool | None = None,
 ) -> LoadedModel:
-    """Load a model directory after verifying it (see :func:`read_spec`).
+    """Load a model directory after verifying it.
 
-    The flavor named in the manifest loads it unless ``flavor`` is given.
+    The manifest and every file are read once; the manifest bytes are checked against
+    ``expected_manifest_sha256`` (the hash the tracking store recorded when the model was
+    logged), each file's bytes against the manifest, and the flavor deserialises those same
+    bytes (or a private copy of them), never the files again. The flavor named in the manifest
+    loads it unless ``flavor`` is given.
+
+    Without ``expected_manifest_sha256`` nothing vouches for the manifest, so a model is loaded
+    only with ``trust_unrecorded=True`` (or ``MLCORE_TRUST_UNRECORDED_MODELS=1`` when
+    ``trust_unrecorded`` is None); a pickle-based flavor then logs a warning.
+
+    Raises:
+        NotFoundError: not a model directory.
+        IntegrityError: a hash does not match, a listed file is missing, or no recorded hash
+            vouches for the model and the caller did not opt in.
     """
     from mlcore.flavors.discovery import resolve_flavor
 
-    spec = read_spec(directory, expected_sha256=expected_manifest_sha256)
-    chosen = flavor if flavor is not None else resolve_flavor(spec.flavor)
-    native = chosen.load(directory, spec.flavor_options)
-    return LoadedModel(spec, chosen, native, directory)
+    trusted = trust_unrecorded if trust_unrecorded is not None else trust_unrecorded_from_env()
+    if expected_manifest_sha256 is None and not trusted:
+        if not os.path.isfile(os.path.join(directory, MANIFEST)):
+            raise NotFoundError(f"{directory!r} is not an mlcore model (no {MANIFEST})")
+        raise IntegrityError(
+            f"the model at {directory!r} has no recorded manifest sha256 (it was not loaded "
+            "through runs:/ or models:/ of a tracking store), so nothing vouches for its files "
+            "and loading it may run arbitrary code from a pickle; load it from the store that "
+            "logged it, or opt in for a model you trust: load_model(..., "
+            "trust_unrecorded=True), `mlcore serve --trust-unrecorded`, or "
+            "MLCORE_TRUST_UNRECORDED_MODELS=1"
+        )
+    spec, files = read_verified(directory, expected_sha256=expected_manifest_sha256)
+    try:
+        chosen = flavor if flavor is not None else resolve_flavor(spec.flavor)
+        if expected_manifest_sha256 is None and chosen.unpickles:
+            _log.warning(
+                "loading the unrecorded model at %r (%s flavor) on trust: it is unpickled, "
+                "which runs any code the files hold; nothing checked them against a hash "
+                "recorded by a tracking store",
+                directory,
+                chosen.name,
+            )
+        native = chosen.load_verified(files, spec.flavor_options)
+    except BaseException:
+        files.close()
+        raise
+    example = files.get(spec.input_example) if spec.input_example else None
+    model = LoadedModel(spec, chosen, native, directory, example=example)
+    files.release_with(model)
+    return model

@@ -6,9 +6,12 @@ The catch-all (checked last): custom model classes, pre/post-processing wrappers
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlcore.flavors.base import Flavor
+
+if TYPE_CHECKING:
+    from mlcore.flavors.verified import VerifiedFiles
 
 __all__ = ["PythonFlavor"]
 
@@ -37,6 +40,11 @@ class PythonFlavor(Flavor):
 
         with open(os.path.join(directory, options.get("file", MODEL_FILE)), "rb") as handle:
             return cloudpickle.load(handle)
+
+    def load_verified(self, files: VerifiedFiles, options: dict[str, Any]) -> Any:
+        import cloudpickle
+
+        return cloudpickle.loads(files[options.get("file", MODEL_FILE)])
 
     def predict(self, native: Any, data: Any, options: dict[str, Any]) -> Any:
         if options.get("call") == "call" or not callable(getattr(native, "predict", None)):

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from mlcore.flavors.base import Flavor
+
+if TYPE_CHECKING:
+    from mlcore.flavors.verified import VerifiedFiles
 
 __all__ = ["SklearnFlavor"]
 
@@ -37,6 +40,11 @@ class SklearnFlavor(Flavor):
 
         with open(os.path.join(directory, options.get("file", MODEL_FILE)), "rb") as handle:
             return cloudpickle.load(handle)
+
+    def load_verified(self, files: VerifiedFiles, options: dict[str, Any]) -> Any:
+        import cloudpickle
+
+        return cloudpickle.loads(files[options.get("file", MODEL_FILE)])
 
     def predict(self, native: Any, data: Any, options: dict[str, Any]) -> Any:
         return getattr(native, options.get("predict_method", "predict"))(data)

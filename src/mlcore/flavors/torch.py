@@ -14,9 +14,12 @@ import os
 import pickle
 import sys
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from mlcore.flavors.base import Flavor
+
+if TYPE_CHECKING:
+    from mlcore.flavors.verified import VerifiedFiles
 
 __all__ = ["TorchFlavor"]
 
@@ -70,6 +73,22 @@ class TorchFlavor(Flavor):
             )
             with open(os.path.join(directory, options["architecture"]), "rb") as handle:
                 module = _TensorRefUnpickler(handle, tensors).load()
+        module.eval()
+        return module
+
+    def load_verified(self, files: VerifiedFiles, options: dict[str, Any]) -> Any:
+        import torch
+
+        if options.get("format") == "torchscript":
+            module = torch.jit.load(  # type: ignore[no-untyped-call]
+                io.BytesIO(files[options["file"]]), map_location="cpu"
+            )
+        else:
+            tensors = torch.load(
+                io.BytesIO(files[options["weights"]]), map_location="cpu", weights_only=True
+            )
+            architecture = io.BytesIO(files[options["architecture"]])
+            module = _TensorRefUnpickler(architecture, tensors).load()
         module.eval()
         return module
 

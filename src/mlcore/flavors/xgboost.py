@@ -6,10 +6,13 @@ from __future__ import annotations
 import copy
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlcore.errors import IntegrityError
 from mlcore.flavors.base import Flavor, pin
+
+if TYPE_CHECKING:
+    from mlcore.flavors.verified import VerifiedFiles
 
 __all__ = ["XGBoostFlavor"]
 
@@ -20,6 +23,7 @@ class XGBoostFlavor(Flavor):
     name = "xgboost"
     framework = "xgboost"
     priority = 10  # before sklearn: XGBClassifier is also a scikit-learn estimator
+    unpickles = False
 
     @classmethod
     def framework_version(cls) -> str | None:
@@ -48,6 +52,17 @@ class XGBoostFlavor(Flavor):
         return {"model_type": type(obj).__name__, "file": MODEL_FILE}
 
     def load(self, directory: str, options: dict[str, Any]) -> Any:
+        model = self._empty(options)
+        model.load_model(os.path.join(directory, options.get("file", MODEL_FILE)))
+        return model
+
+    def load_verified(self, files: VerifiedFiles, options: dict[str, Any]) -> Any:
+        model = self._empty(options)
+        model.load_model(bytearray(files[options.get("file", MODEL_FILE)]))
+        return model
+
+    @staticmethod
+    def _empty(options: dict[str, Any]) -> Any:
         import xgboost
 
         model_type = options.get("model_type", "Booster")
@@ -58,7 +73,6 @@ class XGBoostFlavor(Flavor):
             if model_class is None or not isinstance(model_class, type):
                 raise IntegrityError(f"unknown xgboost model type {model_type!r}")
             model = model_class()
-        model.load_model(os.path.join(directory, options.get("file", MODEL_FILE)))
         return model
 
     def predict(self, native: Any, data: Any, options: dict[str, Any]) -> Any:

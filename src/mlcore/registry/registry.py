@@ -14,10 +14,15 @@ from typing import TYPE_CHECKING, Any
 
 from mlcore._config import current_user
 from mlcore.artifacts import resolve_artifact_store
-from mlcore.errors import InvalidInputError
+from mlcore.errors import InvalidInputError, NotFoundError
 from mlcore.flavors.spec import MANIFEST
 from mlcore.stores import require_registry
-from mlcore.stores.model_refs import ModelRef, parse_model_ref, resolve_model_version
+from mlcore.stores.model_refs import (
+    ModelRef,
+    check_model_source,
+    parse_model_ref,
+    resolve_model_version,
+)
 from mlcore.stores.registry_api import ModelPage
 from mlcore.tracking import Tracker
 from mlcore.tracking.models import ModelSource, logged_model_source
@@ -104,10 +109,15 @@ class Registry:
         URI inside the store's artifact roots) as the next version of ``name`` (created if
         missing). Numbers are unique and gap-free, even with concurrent writers.
 
+        A source inside a run's artifact directory is recorded with that run's id (its
+        lineage) unless ``run_id`` is given.
+
         Raises:
-            InvalidInputError: the source is outside the artifact roots or holds no model.
+            InvalidInputError: the source is outside the artifact roots or holds no model, or
+                is a ``models:/`` URI that is not plain or points at ``name`` itself.
             NotFoundError: the source run or model does not exist.
         """
+        check_model_source(name, source)
         checked = self._validated_source(source)
         return self.store.create_model_version(
             name,
@@ -225,9 +235,25 @@ class Registry:
                 if not artifacts.exists(manifest_path):
                     raise InvalidInputError(f"no mlcore model at {source}", field="source")
                 manifest = hashlib.sha256(artifacts.get_bytes(manifest_path)).hexdigest()
-                return ModelSource(join_uri(root, relative), None, manifest)
+                uri = join_uri(root, relative)
+                return ModelSource(uri, self._run_holding(uri, relative), manifest)
         raise InvalidInputError(
             f"model source {source!r} lies outside the store's artifact roots; register "
             "models logged to this store (runs:/...) or stored under its artifact roots",
             field="source",
         )
+
+    def _run_holding(self, uri: str, relative: str) -> str | None:
+        """The run whose artifact directory holds ``uri`` (``<root>/<experiment>/<run>/...``),
+        if that run exists."""
+        for part in relative.split("/"):
+            if len(part) != 32:
+                continue
+            try:
+                run = self.store.get_run(part)
+            except (NotFoundError, InvalidInputError):
+                continue
+            location = run.info.artifact_uri.rstrip("/")
+            if uri == location or uri.startswith(location + "/"):
+                return run.info.run_id
+        return None

@@ -29,6 +29,7 @@ from mlcore.server.artifact_proxy import (
     TooManyUploads,
     too_many_uploads,
 )
+from mlcore.server.stored_hashes import recorded_from_stored_bytes
 from mlcore.server.uri_mapping import UriMapping
 from mlcore.stores import TrackingStore, require_registry, resolve_store
 from mlcore.stores.base import check_run_id
@@ -257,6 +258,7 @@ def _add_operation(
         for name, value in args.items():
             check.check_request_values(value, name)
         args = mapping.incoming(args)
+        args = recorded_from_stored_bytes(op.hook, args, store, mapping.root)
         if op.hook == "_log_metrics":
             _check_points(args["points"])
             if args["batch_id"] is not None and len(args["batch_id"]) > 48:

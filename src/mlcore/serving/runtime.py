@@ -60,6 +60,7 @@ class ServedModel:
         tracker: Tracker | None = None,
         name: str | None = None,
         accelerate: Accelerate = "auto",
+        trust_unrecorded: bool | None = None,
     ) -> ServedModel:
         from mlcore.tracking import Tracker
 
@@ -72,7 +73,7 @@ class ServedModel:
         tracker = tracker or Tracker()
         try:
             default_name, version, pinned = _identity(tracker, model_uri)
-            loaded = tracker.load_model(pinned)
+            loaded = tracker.load_model(pinned, trust_unrecorded=trust_unrecorded)
         finally:
             if owned:
                 tracker.close()

@@ -8,18 +8,40 @@ here and none of them needs another.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from mlcore.errors import InvalidInputError, NotFoundError
-from mlcore.stores.registry_api import check_alias, check_model_name, check_stage, check_version
+from mlcore.stores.checks import check_alias, check_model_name, check_stage, check_version
 
 if TYPE_CHECKING:
-    from mlcore.stores.base import MetadataStore
-    from mlcore.types import ModelVersion
+    from mlcore.stores.paging import ModelPage
+    from mlcore.types import ModelVersion, RegisteredModel
+
+
+class VersionLookup(Protocol):
+    """What resolving a model reference reads of a store (a ``RegistryStore`` has it)."""
+
+    def get_registered_model(self, name: str) -> RegisteredModel: ...
+
+    def get_model_version(self, name: str, version: int | str) -> ModelVersion: ...
+
+    def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion: ...
+
+    def search_model_versions(
+        self,
+        filter: str | None = None,
+        order_by: Sequence[str] | str | None = None,
+        *,
+        max_results: int = 1000,
+        page_token: str | None = None,
+    ) -> ModelPage: ...
+
 
 __all__ = [
     "ModelRef",
+    "check_model_source",
     "parse_model_ref",
     "parse_models_uri",
     "resolve_model_version",
@@ -85,7 +107,39 @@ def parse_models_uri(uri: str) -> ModelRef:
     return parse_model_ref(name, ref)
 
 
-def resolve_model_version(store: MetadataStore, uri_or_ref: str | ModelRef) -> ModelVersion:
+def check_model_source(name: str, source: str) -> str:
+    """``source`` if a version of model ``name`` may record it.
+
+    A ``models:/`` source must be a plain, canonical reference to another model's version: no
+    percent-encoding, backslashes or dot segments (which a later resolver might read as
+    something else) and no reference to ``name`` itself (its ``latest`` or an alias could name
+    the new version, a cycle that a load would follow forever).
+
+    Raises:
+        InvalidInputError: a source a version must not record.
+    """
+    if not isinstance(source, str) or not source.strip():
+        raise InvalidInputError("a model version needs a source URI", field="source")
+    if not source.startswith("models:/"):
+        return source
+    rest = source[len("models:/") :]
+    if "%" in rest or "\\" in rest or any(p in (".", "..") for p in rest.split("/")):
+        raise InvalidInputError(
+            f"model source {source!r} is not a plain models:/ URI (no percent-encoding, "
+            "backslashes or dot segments)",
+            field="source",
+        )
+    ref = parse_models_uri(source)
+    if ref.name == name:
+        raise InvalidInputError(
+            f"model source {source!r} points at model {name!r} itself; register the model "
+            "its version was made from (runs:/... or another model)",
+            field="source",
+        )
+    return source
+
+
+def resolve_model_version(store: VersionLookup, uri_or_ref: str | ModelRef) -> ModelVersion:
     """The model version a ``models:/`` URI or a :class:`ModelRef` names in ``store``.
 
     Raises:

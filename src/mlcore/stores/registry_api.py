@@ -24,6 +24,7 @@ from mlcore.stores.checks import (
     check_version,
     clean_tags,
 )
+from mlcore.stores.model_refs import check_model_source
 from mlcore.stores.paging import MAX_RESULTS_LIMIT, ModelPage, decode_page_token, model_page
 from mlcore.stores.queries import SearchQuery
 from mlcore.stores.store_base import StoreBase
@@ -147,8 +148,7 @@ class RegistryStore(StoreBase, abc.ABC):
         """Add the next version of ``name`` (created if missing). ``source`` must already be
         validated by the caller (the Registry checks it lies in the store's artifact roots)."""
         name = check_model_name(name)
-        if not isinstance(source, str) or not source.strip():
-            raise InvalidInputError("a model version needs a source URI", field="source")
+        source = check_model_source(name, source)
         if run_id is not None:
             check_run_id(run_id)
         clean = clean_tags(tags)

@@ -224,13 +224,32 @@ class _Materialized:
         self.owned = owned
 
 
+#: the most ``models:/`` sources followed from one URI (a version whose source names another
+#: version); a cycle or a longer chain is refused, not followed until the stack runs out
+MAX_MODEL_REFERENCES = 10
+
+
 def materialize(tracker: Tracker, uri: str, *, pin: str | None = None) -> _Materialized:
-    """Find or download the model directory behind ``uri``."""
+    """Find or download the model directory behind ``uri``.
+
+    Raises:
+        InvalidInputError: a malformed URI, or ``models:/`` sources that name each other more
+            than :data:`MAX_MODEL_REFERENCES` times (a cycle).
+    """
     if not isinstance(uri, str) or not uri.strip():
         raise InvalidInputError("a model URI must be a non-empty string", field="model_uri")
-    if uri.startswith("models:/"):
+    seen = [uri]
+    while uri.startswith("models:/"):
+        if len(seen) > MAX_MODEL_REFERENCES:
+            raise InvalidInputError(
+                f"model URI {seen[0]} names a chain of more than {MAX_MODEL_REFERENCES} "
+                f"models:/ sources ({' -> '.join(seen[:4])} ...); a version's source must "
+                "lead to a logged model",
+                field="model_uri",
+            )
         version = resolve_model_version(tracker.store, uri)
-        return materialize(tracker, version.source, pin=version.manifest_sha256)
+        uri, pin = version.source, version.manifest_sha256 or pin
+        seen.append(uri)
     if uri.startswith("runs:/"):
         parsed = parse_runs_uri(uri)
         manifest_path = join_uri(parsed.path, MANIFEST) if parsed.path else MANIFEST
@@ -257,10 +276,17 @@ def materialize(tracker: Tracker, uri: str, *, pin: str | None = None) -> _Mater
     return _Materialized(store.download(name, target), pin, owned=True)
 
 
-def load(tracker: Tracker, uri: str) -> LoadedModel:
+def load(tracker: Tracker, uri: str, *, trust_unrecorded: bool | None = None) -> LoadedModel:
+    """The model behind ``uri``, verified against the manifest sha256 the store recorded (see
+    :func:`mlcore.flavors.load_model`; a model with no recorded hash, e.g. a plain path, needs
+    ``trust_unrecorded``)."""
     found = materialize(tracker, uri)
     try:
-        model = load_model(found.directory, expected_manifest_sha256=found.expected_manifest)
+        model = load_model(
+            found.directory,
+            expected_manifest_sha256=found.expected_manifest,
+            trust_unrecorded=trust_unrecorded,
+        )
     except BaseException:
         if found.owned:
             shutil.rmtree(found.directory, ignore_errors=True)

@@ -818,12 +818,16 @@ class Tracker:
             flavor_options=flavor_options,
         )
 
-    def load_model(self, model_uri: str, *, native: bool = False) -> Any:
+    def load_model(
+        self, model_uri: str, *, native: bool = False, trust_unrecorded: bool | None = None
+    ) -> Any:
         """Load a model from ``runs:/``, ``models:/`` (version, stage, ``latest``, ``@alias``),
         an artifact URI or a local path. Every file's sha256 is verified before anything is
         deserialised. Returns a :class:`~mlcore.flavors.LoadedModel` with a generic
-        ``predict``, or the framework's own object with ``native=True``."""
-        model = load_model_uri(self, model_uri)
+        ``predict``, or the framework's own object with ``native=True``. A model whose
+        manifest hash the store did not record (a local path) loads only with
+        ``trust_unrecorded=True`` (or ``MLCORE_TRUST_UNRECORDED_MODELS=1``)."""
+        model = load_model_uri(self, model_uri, trust_unrecorded=trust_unrecorded)
         return model.native if native else model
 
     # -- lifetime --------------------------------------------------------------------------------
