@@ -119,3 +119,27 @@ def test_error_tree() -> None:
         getattr(errors, n).code for n in errors.__all__ if isinstance(getattr(errors, n), type)
     }
     assert len(codes) == len([n for n in errors.__all__ if isinstance(getattr(errors, n), type)])
+
+
+def test_every_public_module_says_what_it_exports() -> None:
+    """Each public module (no leading underscore in its dotted path) declares ``__all__``,
+    and every name it lists exists in the module."""
+    import importlib
+    import pkgutil
+
+    missing, dangling = [], []
+    for info in pkgutil.walk_packages(mlcore.__path__, "mlcore."):
+        parts = info.name.split(".")
+        if any(p.startswith("_") for p in parts) or ".migrations" in info.name:
+            continue
+        try:
+            module = importlib.import_module(info.name)
+        except ImportError:  # an optional framework (lightning...) that is not installed
+            continue
+        names = getattr(module, "__all__", None)
+        if names is None:
+            missing.append(info.name)
+            continue
+        dangling += [f"{info.name}.{n}" for n in names if not hasattr(module, n)]
+    assert missing == [], f"public modules without __all__: {missing}"
+    assert dangling == [], f"names in __all__ that do not exist: {dangling}"

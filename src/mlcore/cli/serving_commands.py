@@ -12,6 +12,8 @@ from mlcore.cli.server_commands import add_network_arguments, split_list
 if TYPE_CHECKING:
     from mlcore.tracking import Tracker
 
+__all__ = ["add_parsers", "drift_command", "serve_command"]
+
 
 def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     serve = sub.add_parser(

@@ -38,6 +38,16 @@ from mlcore.web import errors
 from mlcore.web.forwarded import DEFAULT_TRUSTED_PROXIES
 from mlcore.web.guard import Access, Guard
 
+__all__ = [
+    "ErrorBody",
+    "IdempotencyKeyReused",
+    "SearchModelsRequest",
+    "SearchRunsRequest",
+    "ServerOptions",
+    "create_tracking_app",
+    "idempotency_key_reused",
+]
+
 _JSON_CONFIG = ConfigDict(ser_json_inf_nan="constants")
 
 

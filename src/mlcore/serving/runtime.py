@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from mlcore.flavors import LoadedModel
     from mlcore.tracking import Tracker
 
+__all__ = ["ServedModel", "model_name_of"]
+
 log = logging.getLogger("mlcore.serving")
 
 Accelerate = Literal["auto", "onnx", "off"]

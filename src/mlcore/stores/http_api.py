@@ -27,6 +27,16 @@ from mlcore.errors import InvalidInputError
 from mlcore.stores.base import MetadataStore
 from mlcore.stores.records import MetricPoint, NewRun, RunUpdate
 
+__all__ = [
+    "BATCH_HOOKS",
+    "PREFIX",
+    "SEARCHES",
+    "Operation",
+    "SearchEndpoint",
+    "operations",
+    "search_body",
+]
+
 PREFIX = "/api/v1"
 READ, WRITE = "read", "write"
 _READ_VERBS = ("get", "search", "list", "artifact", "metric", "model_versions_of")

@@ -44,6 +44,8 @@ from mlcore.types import ModelStage, ModelVersion, ModelVersionStatus, Registere
 if TYPE_CHECKING:
     from mlcore.stores.sql.engine import Transactions
 
+__all__ = ["SqlRegistryOps", "load_version", "load_versions"]
+
 _STAGE_ORDER = [s.value for s in ModelStage]
 _STAGES = {s.value: s for s in ModelStage}
 _STATUSES = {s.value: s for s in ModelVersionStatus}
