@@ -175,3 +175,22 @@ def test_the_spec_states_the_string_lengths_the_server_enforces(client: TestClie
         response = client.post(path, json=body)
         assert response.status_code == 400, response.text
         assert "characters" in response.json()["message"], response.json()
+
+
+def test_the_spec_states_integer_ranges_and_control_free_names(client: TestClient) -> None:
+    import re
+
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    step = schemas["HeartbeatRequest"]["properties"]["alive_until"]
+    assert (step["minimum"], step["exclusiveMaximum"]) == (-(2**63), 2**63)
+    assert schemas["GetModelVersionRequest"]["properties"]["version"]["minimum"] == 1
+    assert schemas["ArtifactRunsRequest"]["properties"]["version"]["minimum"] == -(2**63)
+    pattern = schemas["CreateExperimentRequest"]["properties"]["name"]["pattern"]
+    assert re.match(pattern, "exp é") and not re.match(pattern, "exp\x01")
+    # the server refuses what the spec excludes
+    assert (
+        client.post("/api/v1/get-model-version", json={"name": "m", "version": 0}).status_code
+        == 400
+    )
+    response = client.post("/api/v1/create-experiment", json={**EXPERIMENT, "name": "a\x01"})
+    assert response.status_code == 400 and "control character" in response.json()["message"]

@@ -155,12 +155,28 @@ _MAX_ARTIFACT_NAME = 128
 _MAX_ALIAS = 255
 
 
-def _text(min_length: int, max_length: int) -> Any:
+#: what the stores hold of an integer (steps, timestamps, versions), as the spec states it
+#: (exclusiveMaximum 2**63, not maximum 2**63 - 1: the spec's numbers pass through floats)
+_INT64 = {"type": "integer", "minimum": _validation.INT64_MIN, "exclusiveMaximum": 2**63}
+#: names and keys hold no control characters (the server's checks refuse them)
+_NO_CONTROL = r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]+$"
+
+
+def _model_version() -> Any:
+    """A model version number: a strict integer from 1 (artifact versions start at 0)."""
+    from pydantic import StrictInt, WithJsonSchema
+
+    return Annotated[StrictInt, WithJsonSchema({**_INT64, "minimum": 1})]
+
+
+def _text(min_length: int, max_length: int, *, pattern: bool = True) -> Any:
     """``str`` whose spec states the lengths the server's checks enforce (those checks, run
     on every request, refuse a longer value with a message naming the value and the limit)."""
     from pydantic import WithJsonSchema
 
-    schema = {"type": "string", "minLength": min_length, "maxLength": max_length}
+    schema: dict[str, Any] = {"type": "string", "minLength": min_length, "maxLength": max_length}
+    if min_length and pattern:  # (not for the keys of a dict: a pattern there drops the rest)
+        schema["pattern"] = _NO_CONTROL
     return Annotated[str, WithJsonSchema(schema)]
 
 
@@ -168,13 +184,14 @@ def _text_limits(hook: str) -> dict[str, Any]:
     """Parameter name -> its length-constrained ``str`` for ``hook``."""
     name_limit = _MAX_ARTIFACT_NAME if "artifact" in hook else _validation.MAX_NAME_LENGTH
     key = _text(1, _validation.MAX_KEY_LENGTH)
+    dict_key = _text(1, _validation.MAX_KEY_LENGTH, pattern=False)
     return {
         "name": _text(1, name_limit),
         "new_name": _text(1, _validation.MAX_NAME_LENGTH),
         "key": key,
         "alias": _text(1, _MAX_ALIAS),
-        "tags": dict.__class_getitem__((key, _text(0, _validation.MAX_TAG_VALUE_LENGTH))),
-        "params": dict.__class_getitem__((key, _text(0, _validation.MAX_PARAM_VALUE_LENGTH))),
+        "tags": dict.__class_getitem__((dict_key, _text(0, _validation.MAX_TAG_VALUE_LENGTH))),
+        "params": dict.__class_getitem__((dict_key, _text(0, _validation.MAX_PARAM_VALUE_LENGTH))),
     }
 
 
@@ -194,10 +211,10 @@ def _union(parts: Iterable[Any]) -> Any:
 def _strict(annotation: Any) -> Any:
     """``annotation`` with every ``int`` in it strict: JSON integers only, never ``false``/``true``
     (nested records and entities become strict subclasses of themselves)."""
-    from pydantic import BaseModel, StrictInt
+    from pydantic import BaseModel, StrictInt, WithJsonSchema
 
     if annotation is int:
-        return StrictInt
+        return Annotated[StrictInt, WithJsonSchema(_INT64)]
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
     if origin in (typing.Union, types.UnionType):
         return _union(_strict(a) for a in args)
@@ -252,6 +269,8 @@ def _request_model(
     fields: dict[str, Any] = {}
     for name, param in params.items():
         annotation = _strict(hints.get(name, Any))
+        if name == "version" and hints.get(name) is int and "artifact" not in hook:
+            annotation = _model_version()
         if name in limits:
             annotation = _constrained(annotation, limits[name])
         if param.default is inspect.Parameter.empty:
