@@ -98,6 +98,7 @@ def test_integer_fields_take_json_integers_only(client: TestClient) -> None:
         ("/api/v1/update-run", {"run_id": run_id, "status": None, "end_time": False,
                                 "name": None, "alive_until": None, "tags": {}}),
         ("/api/v1/heartbeat", {"run_ids": [run_id], "alive_until": True}),
+        ("/api/v1/heartbeat", {"run_ids": [run_id], "alive_until": "5"}),
         ("/api/v1/log-metrics", {"points": [[run_id, "m", 1.0, 5, False]], "batch_id": None}),
         ("/api/v1/get-model-version", {"name": "m", "version": True}),
         ("/api/v1/record-artifacts", {"run_id": run_id,
@@ -116,6 +117,9 @@ def test_integer_fields_take_json_integers_only(client: TestClient) -> None:
     assert client.post(
         "/api/v1/heartbeat", json={"run_ids": [run_id], "alive_until": 2**42}
     ).is_success
+    # 2.0 is an integer to JSON Schema, so to the spec
+    alive = {"run_ids": [run_id], "alive_until": 2.0**42}
+    assert client.post("/api/v1/heartbeat", json=alive).is_success
     run = client.post("/api/v1/get-run", json={"run_id": run_id}).json()
     assert run["info"]["status"] == "RUNNING" and run["info"]["end_time"] is None
     history = client.post("/api/v1/metric-history", json={"run_id": run_id, "key": "m"})

@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ConfigDict, StrictInt, TypeAdapter
+from pydantic import BaseModel, ConfigDict, TypeAdapter
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
 
@@ -32,7 +32,7 @@ from mlcore.server.artifact_proxy import (
 from mlcore.server.uri_mapping import UriMapping
 from mlcore.stores import TrackingStore, require_registry, resolve_store
 from mlcore.stores.base import check_run_id
-from mlcore.stores.http_api import READ, SEARCHES, Operation, operations
+from mlcore.stores.http_api import READ, SEARCHES, JsonInt, Operation, operations
 from mlcore.web import errors
 from mlcore.web.forwarded import DEFAULT_TRUSTED_PROXIES
 from mlcore.web.guard import Access, Guard
@@ -131,7 +131,7 @@ class SearchRunsRequest(BaseModel):
     experiment_ids: list[str]
     filter: str | None = None
     order_by: list[str] | str | None = None
-    max_results: StrictInt = 1000
+    max_results: JsonInt = 1000
     page_token: str | None = None
     view: str = "active"
 
@@ -140,7 +140,7 @@ class SearchModelsRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     filter: str | None = None
     order_by: list[str] | str | None = None
-    max_results: StrictInt = 100
+    max_results: JsonInt = 100
     page_token: str | None = None
 
 

@@ -26,6 +26,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+from pydantic import BeforeValidator
+
 from mlcore import _validation
 from mlcore.errors import InvalidInputError
 from mlcore.stores.base import MetadataStore
@@ -162,11 +164,22 @@ _INT64 = {"type": "integer", "minimum": _validation.INT64_MIN, "exclusiveMaximum
 _NO_CONTROL = r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]+$"
 
 
+def _json_integer(value: Any) -> Any:
+    if isinstance(value, (bool, str)):
+        raise ValueError(f"must be an integer, got {type(value).__name__} {value!r:.40}")
+    return value
+
+
+#: an integer of a request: a JSON integer (``3``, or ``3.0`` as JSON Schema counts it), never
+#: ``false``/``true`` (Python's bools are ints) nor a string of digits
+JsonInt = Annotated[int, BeforeValidator(_json_integer)]
+
+
 def _model_version() -> Any:
     """A model version number: a strict integer from 1 (artifact versions start at 0)."""
-    from pydantic import StrictInt, WithJsonSchema
+    from pydantic import WithJsonSchema
 
-    return Annotated[StrictInt, WithJsonSchema({**_INT64, "minimum": 1})]
+    return Annotated[JsonInt, WithJsonSchema({**_INT64, "minimum": 1})]
 
 
 def _text(min_length: int, max_length: int, *, pattern: bool = True) -> Any:
@@ -209,12 +222,12 @@ def _union(parts: Iterable[Any]) -> Any:
 
 
 def _strict(annotation: Any) -> Any:
-    """``annotation`` with every ``int`` in it strict: JSON integers only, never ``false``/``true``
+    """``annotation`` with every ``int`` in it a :data:`JsonInt`: never ``false``/``true``
     (nested records and entities become strict subclasses of themselves)."""
-    from pydantic import BaseModel, StrictInt, WithJsonSchema
+    from pydantic import BaseModel, WithJsonSchema
 
     if annotation is int:
-        return Annotated[StrictInt, WithJsonSchema(_INT64)]
+        return Annotated[JsonInt, WithJsonSchema(_INT64)]
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
     if origin in (typing.Union, types.UnionType):
         return _union(_strict(a) for a in args)
