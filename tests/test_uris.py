@@ -113,3 +113,26 @@ def test_artifact_location_options_are_kept_per_bucket_out_of_the_uri(
     copy = artifact_options.LOCATIONS.get("s3://bucket-under-test/x")
     copy["region"] = "changed"
     assert artifact_options.LOCATIONS.get("s3://bucket-under-test/x")["region"] == "eu-west-1"
+
+
+def test_path_length_is_counted_in_characters_of_the_decoded_path() -> None:
+    # "é" is 1 character, 2 UTF-8 bytes and 6 characters percent-encoded ("%C3%A9")
+    name = "/".join(["é" * 100] * 10) + "/" + "é" * 14  # 1024 characters
+    assert validate_artifact_path(name) == name
+    from urllib.parse import quote
+
+    assert validate_artifact_path(quote(name, safe="/"), encoded=True) == quote(name, safe="/")
+    over = name + "é"
+    for path, encoded in ((over, False), (quote(over, safe="/"), True)):
+        with pytest.raises(
+            InvalidInputError, match="1025 characters long, longer than the 1024 characters"
+        ):
+            validate_artifact_path(path, encoded=encoded)
+
+
+def test_segment_length_is_counted_in_utf8_bytes() -> None:
+    assert validate_artifact_path("é" * 127 + "a") == "é" * 127 + "a"  # 255 bytes
+    with pytest.raises(
+        InvalidInputError, match="256 bytes long in UTF-8, longer than the 255 bytes"
+    ):
+        validate_artifact_path("é" * 128)

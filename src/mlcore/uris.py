@@ -28,7 +28,10 @@ __all__ = [
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+#: the longest artifact path, in characters (Unicode code points) of its decoded form: the unit
+#: the stores' path columns count in
 MAX_PATH_LENGTH = 1024
+#: the longest path segment, in UTF-8 bytes: the unit file systems count a file name in
 MAX_SEGMENT_LENGTH = 255
 
 
@@ -98,7 +101,26 @@ def _decoded_forms(path: str) -> list[str]:
     return forms
 
 
-def validate_artifact_path(path: str, *, allow_root: bool = True) -> str:
+def _check_lengths(path: str) -> None:
+    """Refuse a path over :data:`MAX_PATH_LENGTH` characters or a segment over
+    :data:`MAX_SEGMENT_LENGTH` UTF-8 bytes, saying which unit was counted."""
+    if len(path) > MAX_PATH_LENGTH:
+        raise InvalidInputError(
+            f"artifact path is {len(path)} characters long, longer than the {MAX_PATH_LENGTH} "
+            f"characters (Unicode code points) accepted: {path[:40]!r}...",
+            field="path",
+        )
+    for segment in path.split("/"):
+        size = len(segment.encode("utf-8", "surrogatepass"))
+        if size > MAX_SEGMENT_LENGTH:
+            raise InvalidInputError(
+                f"artifact path segment is {size} bytes long in UTF-8, longer than the "
+                f"{MAX_SEGMENT_LENGTH} bytes a file name holds: {segment[:40]!r}...",
+                field="path",
+            )
+
+
+def validate_artifact_path(path: str, *, allow_root: bool = True, encoded: bool = False) -> str:
     """Check a relative artifact path and return its normal form.
 
     The normal form uses ``/`` separators, has no empty segments and no trailing slash;
@@ -107,6 +129,8 @@ def validate_artifact_path(path: str, *, allow_root: bool = True) -> str:
     Args:
         path: the relative path a user or client gave.
         allow_root: whether ``""`` (the root itself) is acceptable.
+        encoded: whether ``path`` is the percent-encoded form of a URL; its lengths are then
+            measured on the decoded path (the one stored), not on the longer encoding.
 
     Raises:
         InvalidInputError: for non-strings, control characters, backslashes, absolute paths,
@@ -117,10 +141,7 @@ def validate_artifact_path(path: str, *, allow_root: bool = True) -> str:
         raise InvalidInputError(
             f"artifact path must be a string, got {type(path).__name__}", field="path"
         )
-    if len(path) > MAX_PATH_LENGTH:
-        raise InvalidInputError(
-            f"artifact path is longer than {MAX_PATH_LENGTH} characters", field="path"
-        )
+    _check_lengths(unquote(path) if encoded else path)
     for form in _decoded_forms(path):
         if _CONTROL.search(form):
             raise InvalidInputError(
@@ -148,11 +169,6 @@ def validate_artifact_path(path: str, *, allow_root: bool = True) -> str:
             if ";" in segment:
                 raise InvalidInputError(
                     f"artifact path must not contain ';' (path parameters): {path!r}",
-                    field="path",
-                )
-            if len(segment) > MAX_SEGMENT_LENGTH:
-                raise InvalidInputError(
-                    f"artifact path segment longer than {MAX_SEGMENT_LENGTH}: {segment[:40]!r}",
                     field="path",
                 )
     normal = "/".join(segment for segment in path.split("/") if segment)

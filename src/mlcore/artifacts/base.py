@@ -81,7 +81,9 @@ def sha256_file(path: str) -> str:
 
 
 def temp_name(final_name: str) -> str:
-    return f"{TEMP_PREFIX}{uuid.uuid4().hex[:16]}-{final_name}"[:200]
+    name = f"{TEMP_PREFIX}{uuid.uuid4().hex[:16]}-{final_name}".encode("utf-8", "surrogatepass")
+    # 200 bytes, not characters: a file system limits a name's UTF-8 bytes
+    return name[:200].decode("utf-8", "ignore")
 
 
 class ArtifactStore(abc.ABC):

@@ -50,7 +50,7 @@ def request_path(request: Request) -> str:
     raw_rel = raw_rel.split("?", 1)[0]
     if ";" in raw_rel:
         raise InvalidInputError("artifact path must not carry ';' parameters", field="path")
-    validate_artifact_path(raw_rel)
+    validate_artifact_path(raw_rel, encoded=True)
     return validate_artifact_path(request.path_params.get("path", ""))
 
 

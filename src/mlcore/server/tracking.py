@@ -33,7 +33,7 @@ from mlcore.server.stored_hashes import recorded_from_stored_bytes
 from mlcore.server.uri_mapping import UriMapping
 from mlcore.stores import TrackingStore, require_registry, resolve_store
 from mlcore.stores.base import check_run_id
-from mlcore.stores.http_api import READ, SEARCHES, Operation, operations
+from mlcore.stores.http_api import READ, SEARCHES, JsonInt, Operation, operations
 from mlcore.web import errors
 from mlcore.web.forwarded import DEFAULT_TRUSTED_PROXIES
 from mlcore.web.guard import Access, Guard
@@ -142,7 +142,7 @@ class SearchRunsRequest(BaseModel):
     experiment_ids: list[str]
     filter: str | None = None
     order_by: list[str] | str | None = None
-    max_results: int = 1000
+    max_results: JsonInt = 1000
     page_token: str | None = None
     view: str = "active"
 
@@ -151,7 +151,7 @@ class SearchModelsRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     filter: str | None = None
     order_by: list[str] | str | None = None
-    max_results: int = 100
+    max_results: JsonInt = 100
     page_token: str | None = None
 
 
@@ -181,7 +181,7 @@ def create_tracking_app(options: ServerOptions) -> Any:
     app.add_exception_handler(IdempotencyKeyReused, idempotency_key_reused)
     app.add_exception_handler(MlcoreError, errors.scrubbing(_server_paths(options, root)))
     app.add_exception_handler(RequestValidationError, errors.validation_error)
-    app.add_exception_handler(HTTPException, errors.http_error)
+    app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(Exception, errors.unexpected_error)
 
     @app.get("/health", tags=["server"])
@@ -216,6 +216,27 @@ def create_tracking_app(options: ServerOptions) -> Any:
             DEFAULT_TRUSTED_PROXIES if options.trusted_proxies is None else options.trusted_proxies
         ),
     )
+
+
+def _http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's errors as JSON; a 405 says in ``Allow`` which methods its path accepts."""
+    response = errors.http_error(request, exc)
+    if getattr(exc, "status_code", None) == 405:
+        response.headers["Allow"] = ", ".join(_allowed_methods(request))
+    return response
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app accepts for the request's path."""
+    from starlette.routing import Match
+
+    allowed: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        methods = getattr(route, "methods", None)
+        if match != Match.NONE and methods:
+            allowed |= set(methods)
+    return sorted(allowed)
 
 
 def _server_paths(options: ServerOptions, root: str) -> dict[str, str]:
@@ -290,12 +311,29 @@ def _add_operation(
         op.path,
         handler,
         methods=["POST"],
-        response_model=None if arrow else op.result,
+        response_model=None if arrow else _declared(op.result),
         response_class=Response if op.result is None or arrow else JSONResponse,
         tags=[op.scope],
         summary=op.hook.strip("_").replace("_", " "),
         responses=_ERROR_RESPONSES,
     )
+
+
+def _declared(result: Any) -> Any:
+    """The response model the spec declares for ``result``: a tuple of one type (as
+    ``artifacts-of-run`` answers) is declared as a list of fixed length, since the tuple's
+    ``prefixItems`` schema is not read alike by OpenAPI 3.1 tools (schemathesis refuses it)."""
+    import typing
+
+    from pydantic import Field
+
+    args = typing.get_args(result)
+    if typing.get_origin(result) is tuple and args and Ellipsis not in args and len(set(args)) == 1:
+        size = len(args)
+        return typing.Annotated[
+            list.__class_getitem__(args[0]), Field(min_length=size, max_length=size)
+        ]
+    return result
 
 
 def _needs_config(result: Any) -> bool:

@@ -80,6 +80,6 @@ class UriMapping:
             )
         relative = parts.path[marker + len(FILES) :].lstrip("/")
         # validate the raw form too (it checks every percent-decoded form, three deep)
-        validate_artifact_path(relative)
+        validate_artifact_path(relative, encoded=True)
         normal = validate_artifact_path(unquote(relative))
         return f"{self.root}/{normal}" if normal else self.root

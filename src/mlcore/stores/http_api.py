@@ -15,14 +15,20 @@ client and the server cannot drift apart.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 import json
+import operator
+import types
 import typing
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import BeforeValidator
+
+from mlcore import _validation
 from mlcore.errors import InvalidInputError
 from mlcore.stores.base import MetadataStore
 from mlcore.stores.records import MetricPoint, NewRun, RunUpdate
@@ -156,14 +162,140 @@ def _hints_namespace() -> dict[str, Any]:
     }
 
 
+#: the longest artifact name, alias and version reference the stores accept (stores.checks)
+_MAX_ARTIFACT_NAME = 128
+_MAX_ALIAS = 255
+
+
+#: what the stores hold of an integer (steps, timestamps, versions), as the spec states it
+#: (exclusiveMaximum 2**63, not maximum 2**63 - 1: the spec's numbers pass through floats)
+_INT64 = {"type": "integer", "minimum": _validation.INT64_MIN, "exclusiveMaximum": 2**63}
+#: names and keys hold no control characters (the server's checks refuse them)
+_NO_CONTROL = r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]+$"
+
+
+def _json_integer(value: Any) -> Any:
+    if isinstance(value, (bool, str)):
+        raise ValueError(f"must be an integer, got {type(value).__name__} {value!r:.40}")
+    return value
+
+
+#: an integer of a request: a JSON integer (``3``, or ``3.0`` as JSON Schema counts it), never
+#: ``false``/``true`` (Python's bools are ints) nor a string of digits
+JsonInt = Annotated[int, BeforeValidator(_json_integer)]
+
+
+def _model_version() -> Any:
+    """A model version number: a strict integer from 1 (artifact versions start at 0)."""
+    from pydantic import WithJsonSchema
+
+    return Annotated[JsonInt, WithJsonSchema({**_INT64, "minimum": 1})]
+
+
+def _text(min_length: int, max_length: int, *, pattern: bool = True) -> Any:
+    """``str`` whose spec states the lengths the server's checks enforce (those checks, run
+    on every request, refuse a longer value with a message naming the value and the limit)."""
+    from pydantic import WithJsonSchema
+
+    schema: dict[str, Any] = {"type": "string", "minLength": min_length, "maxLength": max_length}
+    if min_length and pattern:  # (not for the keys of a dict: a pattern there drops the rest)
+        schema["pattern"] = _NO_CONTROL
+    return Annotated[str, WithJsonSchema(schema)]
+
+
+def _text_limits(hook: str) -> dict[str, Any]:
+    """Parameter name -> its length-constrained ``str`` for ``hook``."""
+    name_limit = _MAX_ARTIFACT_NAME if "artifact" in hook else _validation.MAX_NAME_LENGTH
+    key = _text(1, _validation.MAX_KEY_LENGTH)
+    dict_key = _text(1, _validation.MAX_KEY_LENGTH, pattern=False)
+    return {
+        "name": _text(1, name_limit),
+        "new_name": _text(1, _validation.MAX_NAME_LENGTH),
+        "key": key,
+        "alias": _text(1, _MAX_ALIAS),
+        "tags": dict.__class_getitem__((dict_key, _text(0, _validation.MAX_TAG_VALUE_LENGTH))),
+        "params": dict.__class_getitem__((dict_key, _text(0, _validation.MAX_PARAM_VALUE_LENGTH))),
+    }
+
+
+def _constrained(annotation: Any, limited: Any) -> Any:
+    """``annotation`` with its ``str`` (or ``dict[str, str]``) replaced by ``limited``."""
+    if annotation is str or annotation == dict[str, str]:
+        return limited
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return _union(_constrained(a, limited) for a in typing.get_args(annotation))
+    return annotation
+
+
+def _union(parts: Iterable[Any]) -> Any:
+    return functools.reduce(operator.or_, parts)
+
+
+def _strict(annotation: Any) -> Any:
+    """``annotation`` with every ``int`` in it a :data:`JsonInt`: never ``false``/``true``
+    (nested records and entities become strict subclasses of themselves)."""
+    from pydantic import BaseModel, WithJsonSchema
+
+    if annotation is int:
+        return Annotated[JsonInt, WithJsonSchema(_INT64)]
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return _union(_strict(a) for a in args)
+    if origin is Annotated:
+        return Annotated[(_strict(args[0]), *annotation.__metadata__)]
+    if origin is not None and args:
+        strict_args = tuple(a if a is Ellipsis else _strict(a) for a in args)
+        return annotation if strict_args == args else origin[strict_args]
+    if isinstance(annotation, type) and dataclasses.is_dataclass(annotation):
+        return _strict_dataclass(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return _strict_model(annotation)
+    return annotation
+
+
+@functools.cache
+def _strict_dataclass(cls: type[Any]) -> type[Any]:
+    hints = typing.get_type_hints(cls)
+    fields = [
+        (f.name, _strict(hints[f.name]), dataclasses.field(default=f.default))
+        if f.default_factory is dataclasses.MISSING
+        else (f.name, _strict(hints[f.name]), dataclasses.field(default_factory=f.default_factory))
+        for f in dataclasses.fields(cls)
+    ]
+    frozen = cls.__dataclass_params__.frozen
+    return dataclasses.make_dataclass(cls.__name__, fields, bases=(cls,), frozen=frozen)
+
+
+@functools.cache
+def _strict_model(cls: type[Any]) -> type[Any]:
+    from pydantic import BaseModel, create_model
+
+    changed: dict[str, Any] = {
+        name: (_strict(info.annotation), info)
+        for name, info in cls.model_fields.items()
+        if _strict(info.annotation) != info.annotation
+    }
+    if not changed:
+        return cls
+    base: type[BaseModel] = cls
+    model: type[Any] = create_model(f"{cls.__name__}In", __base__=base, **changed)
+    model.__doc__ = cls.__doc__
+    return model
+
+
 def _request_model(
     hook: str, params: Mapping[str, inspect.Parameter], hints: dict[str, Any]
 ) -> Any:
     from pydantic import ConfigDict, create_model
 
+    limits = _text_limits(hook)
     fields: dict[str, Any] = {}
     for name, param in params.items():
-        annotation = hints.get(name, Any)
+        annotation = _strict(hints.get(name, Any))
+        if name == "version" and hints.get(name) is int and "artifact" not in hook:
+            annotation = _model_version()
+        if name in limits:
+            annotation = _constrained(annotation, limits[name])
         if param.default is inspect.Parameter.empty:
             fields[name] = (annotation, ...)
         else:

@@ -424,7 +424,7 @@ class TrackingStore(StoreBase, abc.ABC):
         if limit is not None and len(path) > limit:
             raise InvalidInputError(
                 f"artifact path is {len(path)} characters long; {self.display_name} indexes "
-                f"at most {limit}: {path[:40]!r}...",
+                f"at most {limit} characters (Unicode code points): {path[:40]!r}...",
                 field="artifact_path",
             )
 
