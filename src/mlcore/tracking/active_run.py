@@ -94,7 +94,8 @@ class ActiveRun:
     def log_metric(
         self, key: str, value: float, step: int | None = None, timestamp: int | None = None
     ) -> None:
-        self._tracker._log_point(self.id, key, value, step, timestamp)
+        tracker = self._tracker  # the hot path: one call to check, one to buffer
+        tracker._writer.add(tracker._metric_point(self.id, key, value, step, timestamp))
         if self._listeners:
             self._notify([(key, value, step)])
 
