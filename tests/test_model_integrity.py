@@ -19,32 +19,14 @@ import mlcore
 from mlcore.errors import IntegrityError, NotFoundError
 from mlcore.flavors import MANIFEST, Flavor, load_model, resolve_flavor, save_model
 from mlcore.flavors.python import MODEL_FILE
-
-
-def _double(values: Any) -> Any:
-    return [2 * v for v in values]
-
-
-def _write_marker(path: str) -> None:
-    with open(path, "w") as handle:
-        handle.write("a pickle from the attacker ran")
-
-
-class _Malicious:
-    """Unpickling this writes the marker file: what an attacker's model would do."""
-
-    def __init__(self, marker: str) -> None:
-        self.marker = marker
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (_write_marker, (self.marker,))
+from tests.model_attacks import Malicious, double
 
 
 @pytest.fixture
 def saved(tmp_path: Path) -> tuple[Path, str]:
     """A python-flavor model and the sha256 of its manifest (what a store records)."""
     path = tmp_path / "model"
-    save_model(_double, path, flavor=resolve_flavor("python"))
+    save_model(double, path, flavor=resolve_flavor("python"))
     return path, hashlib.sha256((path / MANIFEST).read_bytes()).hexdigest()
 
 
@@ -58,7 +40,7 @@ def test_a_file_swapped_while_loading_never_runs(saved: tuple[Path, str], tmp_pa
     genuine = tmp_path / "genuine.pkl"
     evil = tmp_path / "evil.pkl"
     os.link(victim, genuine)
-    evil.write_bytes(pickle.dumps(_Malicious(str(marker))))
+    evil.write_bytes(pickle.dumps(Malicious(str(marker))))
     stop = threading.Event()
 
     def attacker() -> None:
@@ -103,7 +85,7 @@ def test_a_forged_file_with_a_forged_manifest_is_refused(
 ) -> None:
     path, recorded = saved
     marker = tmp_path / "pwned"
-    evil = pickle.dumps(_Malicious(str(marker)))
+    evil = pickle.dumps(Malicious(str(marker)))
     manifest = (path / MANIFEST).read_bytes()
     genuine = hashlib.sha256((path / MODEL_FILE).read_bytes()).hexdigest()
     (path / MODEL_FILE).write_bytes(evil)
@@ -191,7 +173,7 @@ def test_a_logged_model_loads_verified_without_an_opt_in(
 ) -> None:
     monkeypatch.delenv("MLCORE_TRUST_UNRECORDED_MODELS", raising=False)
     with mlcore.start_run():
-        info = mlcore.log_model(_double, "model", flavor="python")
+        info = mlcore.log_model(double, "model", flavor="python")
     assert mlcore.load_model(info.model_uri).predict([5]) == [10]
 
 

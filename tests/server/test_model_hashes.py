@@ -6,7 +6,6 @@ import hashlib
 import pickle
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -17,25 +16,9 @@ from mlcore.errors import IntegrityError, InvalidInputError
 from mlcore.flavors import MANIFEST
 from mlcore.server import Server
 from mlcore.types import FileInfo
+from tests.model_attacks import Malicious, double
 
 WRITE_TOKEN = "write-token-" + "w" * 20
-
-
-def _double(values: Any) -> Any:
-    return [2 * v for v in values]
-
-
-def _write_marker(path: str) -> None:
-    with open(path, "w") as handle:
-        handle.write("a pickle from the attacker ran")
-
-
-class _Malicious:
-    def __init__(self, marker: str) -> None:
-        self.marker = marker
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (_write_marker, (self.marker,))
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +44,7 @@ def tracker(url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Tracker]:
 
 def _logged(tracker: Tracker) -> tuple[str, bytes]:
     run_id = tracker.create_run("hashes").info.run_id
-    tracker.log_model(run_id, _double, "model", flavor="python")
+    tracker.log_model(run_id, double, "model", flavor="python")
     manifest = tracker.artifact_store(run_id).get_bytes(f"model/{MANIFEST}")
     return run_id, manifest
 
@@ -128,7 +111,7 @@ def test_a_forged_manifest_sha256_is_replaced_by_the_stored_one(
     # an attacker rewrites the model file and its manifest through the server, records the
     # new bytes (as a re-upload may) and registers them with a manifest hash of its own
     marker = tmp_path / "pwned"
-    evil = pickle.dumps(_Malicious(str(marker)))
+    evil = pickle.dumps(Malicious(str(marker)))
     genuine = hashlib.sha256(tracker.artifact_store(run_id).get_bytes("model/python_model.pkl"))
     forged_manifest = manifest.replace(
         genuine.hexdigest().encode(), hashlib.sha256(evil).hexdigest().encode()
