@@ -87,6 +87,25 @@ def test_builtins_are_declared_as_entry_points_of_mlcore() -> None:
     )
 
 
+def test_builtin_table_is_exactly_what_mlcore_declares() -> None:
+    # load() resolves these keys without scanning entry points, so the table must not drift
+    # from pyproject.toml's [project.entry-points]
+    for group in plugins.GROUPS:
+        declared = {
+            ep.name: ep.value
+            for ep in entry_points(group=group)
+            if ep.dist is not None and ep.dist.name == "mlcore"
+        }
+        assert dict(plugins.BUILTINS[group]) == declared, group
+
+
+def test_loading_a_builtin_reads_no_entry_points() -> None:
+    assert plugins.load("mlcore.stores", "sqlite", expect=MetadataStore) is SqlStore
+    assert plugins.load("mlcore.artifacts", "file") is LocalArtifactStore
+    assert plugins._registry._scanned == {}
+    assert "sqlite" in [i.name for i in plugins.available("mlcore.stores")]  # listing scans
+
+
 def test_third_party_plugin_is_found_lazily_and_works(install: Installer, tmp_path: Path) -> None:
     install(
         "fake-artifacts",

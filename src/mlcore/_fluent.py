@@ -179,20 +179,24 @@ def _run() -> ActiveRun:
     return run if run is not None else start_run()
 
 
+# The logging calls read the run active in every thread (``shared_run``: one attribute) and
+# only look further (this thread's own run, or a new one) when there is none.
+
+
 def log_metric(
     key: str, value: float, step: int | None = None, timestamp: int | None = None
 ) -> None:
     """Log one metric point (buffered; about a microsecond)."""
-    _run().log_metric(key, value, step, timestamp)
+    ((_context or _load()).shared_run or _run()).log_metric(key, value, step, timestamp)
 
 
 def log_metrics(metrics: Mapping[str, float], step: int | None = None) -> None:
-    _run().log_metrics(metrics, step)
+    ((_context or _load()).shared_run or _run()).log_metrics(metrics, step)
 
 
 def log(data: Mapping[str, Any], step: int | None = None, commit: bool = True) -> None:
     """W&B-style: log a dict of numbers; each call is the next step unless given."""
-    _run().log(data, step=step, commit=commit)
+    ((_context or _load()).shared_run or _run()).log(data, step=step, commit=commit)
 
 
 def log_param(key: str, value: Any) -> None:

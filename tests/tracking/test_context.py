@@ -98,6 +98,47 @@ def test_a_main_thread_run_is_active_in_threads_that_started_none(context: RunCo
     assert _in_thread(context.active_run) is None
 
 
+def test_a_threads_own_run_stays_in_that_thread_while_it_lasts(context: RunContext) -> None:
+    main = context.start_run(name="main")
+    started, release = threading.Event(), threading.Event()
+    seen: dict[str, ActiveRun | None] = {}
+
+    def worker() -> None:
+        own = context.start_run(name="own", nested=True)
+        seen["own"] = own
+        seen["worker sees"] = context.active_run()
+        started.set()
+        release.wait(30)
+        seen["worker sees later"] = context.active_run()
+        own.end()
+        seen["worker sees after end"] = context.active_run()
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    assert started.wait(30)
+    assert context.active_run() is main  # neither the main thread...
+    assert _in_thread(context.active_run) is main  # ...nor a third thread sees the worker's
+    release.set()
+    thread.join()
+    assert seen["worker sees"] is seen["own"] and seen["worker sees later"] is seen["own"]
+    assert seen["worker sees after end"] is main
+    assert context.active_run() is main and _in_thread(context.active_run) is main
+    main.end()
+    assert context.active_run() is None and _in_thread(context.active_run) is None
+
+
+def test_a_thread_that_exits_with_its_run_active_keeps_it_to_itself(
+    context: RunContext,
+) -> None:
+    main = context.start_run(name="main")
+    left: list[ActiveRun] = []
+    _in_thread(lambda: left.append(context.start_run(name="left", nested=True)))
+    assert context.active_run() is main
+    assert _in_thread(context.active_run) is main
+    left[0].end()
+    main.end()
+
+
 def test_activated_restores_the_previous_active_run(context: RunContext) -> None:
     main = context.start_run(name="main")
     step = context.default_tracker().start_run(name="step")

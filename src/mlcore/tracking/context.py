@@ -42,6 +42,16 @@ RUN_ATTACH_ENV = "MLCORE_RUN_ATTACH"
 _contexts: weakref.WeakSet[RunContext] = weakref.WeakSet()
 
 
+class _Stack(list["ActiveRun"]):
+    """The runs of one thread (a list that can be weakly referenced)."""
+
+    __slots__ = ("__weakref__",)
+
+
+class _ThreadRuns(threading.local):
+    stack: _Stack | None = None  # a class default: reading it never raises AttributeError
+
+
 class RunContext:
     """Default tracker, active runs and worker trackers of one process (see the module).
 
@@ -49,15 +59,21 @@ class RunContext:
         tracking_uri: the URI set with :meth:`set_tracking_uri` (None: the environment's).
         tracker: the default tracker once built (None before first use).
         experiment: the id of the experiment new runs go to (None: the store's default).
+        shared_run: the run active in EVERY thread, else None: the main thread's latest run
+            while no thread has a run of its own (what the fluent calls read, one attribute
+            instead of a thread-local lookup); kept up to date on every change of a stack.
     """
 
     def __init__(self) -> None:
         self.tracking_uri: str | None = None
         self.tracker: Tracker | None = None
         self.experiment: str | None = None
+        self.shared_run: ActiveRun | None = None
         self._lock = threading.RLock()
         self._main_stack: list[ActiveRun] = []  # runs started in the main thread
-        self._local = threading.local()  # .stack: runs of this thread
+        self._local = _ThreadRuns()  # .stack: runs of this thread
+        # every thread's stack while it lives, by id of the weak reference (lists do not hash)
+        self._stacks: dict[int, weakref.ref[_Stack]] = {}
         self._shared: dict[str, Tracker] = {}  # worker trackers by tracking URI
         self._lent: dict[str, list[Tracker]] = {}  # lent for a block, latest last
         _contexts.add(self)
@@ -67,8 +83,20 @@ class RunContext:
         # has no active run and builds its own default tracker on first use.
         self._lock = threading.RLock()
         self._main_stack = []
-        self._local = threading.local()
+        self._local = _ThreadRuns()
+        self._stacks = {}
+        self.shared_run = None
         self.tracker = None
+
+    def _refresh(self) -> None:
+        """Recompute :attr:`shared_run` (after any change of a stack)."""
+        with self._lock:
+            # a copy: a weak reference's callback may run (and refresh) during the loop
+            refs = list(self._stacks.items())
+            self._stacks = {key: ref for key, ref in refs if ref() is not None}
+            threads_own = any(ref() for ref in self._stacks.values())
+            main = self._main_stack
+            self.shared_run = main[-1] if main and not threads_own else None
 
     # -- tracking URI and default tracker ---------------------------------------------------------
     def set_tracking_uri(self, uri: str | os.PathLike[str]) -> None:
@@ -101,7 +129,10 @@ class RunContext:
     # -- active runs ------------------------------------------------------------------------------
     def active_run(self) -> ActiveRun | None:
         """The active run of this thread: its own, else the main thread's, else None."""
-        local: list[ActiveRun] | None = getattr(self._local, "stack", None)
+        run = self.shared_run
+        if run is not None:
+            return run
+        local = self._local.stack
         if local:
             return local[-1]
         stack = self._main_stack
@@ -112,9 +143,19 @@ class RunContext:
         return list(self._main_stack)
 
     def _local_stack(self) -> list[ActiveRun]:
-        stack: list[ActiveRun] | None = getattr(self._local, "stack", None)
+        stack = self._local.stack
         if stack is None:
-            stack = self._local.stack = []
+            stack = self._local.stack = _Stack()
+            this = weakref.ref(self)
+
+            def forget(_: weakref.ref[_Stack]) -> None:  # the thread is gone
+                context = this()
+                if context is not None:
+                    context._refresh()
+
+            ref = weakref.ref(stack, forget)
+            with self._lock:
+                self._stacks[id(ref)] = ref
         return stack
 
     def push(self, run: ActiveRun) -> None:
@@ -122,21 +163,25 @@ class RunContext:
         this thread) until it ends or is popped."""
         main = threading.current_thread() is threading.main_thread()
         stack = self._main_stack if main else self._local_stack()
-        stack.append(run)
+        with self._lock:
+            stack.append(run)
+            self._refresh()
 
         def pop(ended: ActiveRun) -> None:
             with self._lock:
                 if ended in stack:
                     stack.remove(ended)
+                    self._refresh()
 
         run.add_end_callback(pop)
 
     def pop(self, run: ActiveRun) -> None:
         """Stop ``run`` being active (in this thread's stack, else the main thread's)."""
         with self._lock:
-            for stack in (getattr(self._local, "stack", None) or [], self._main_stack):
+            for stack in (self._local.stack or [], self._main_stack):
                 if run in stack:
                     stack.remove(run)
+                    self._refresh()
                     return
 
     @contextlib.contextmanager
@@ -144,12 +189,16 @@ class RunContext:
         """Make ``run`` the active run of this thread for the block, without ending it after
         (how pipeline steps and sweep trials see their own run)."""
         stack = self._local_stack()
-        stack.append(run)
+        with self._lock:
+            stack.append(run)
+            self._refresh()
         try:
             yield run
         finally:
-            if run in stack:
-                stack.remove(run)
+            with self._lock:
+                if run in stack:
+                    stack.remove(run)
+                    self._refresh()
 
     def start_run(
         self,

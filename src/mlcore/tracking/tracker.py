@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 import threading
 import time
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
@@ -17,27 +16,26 @@ from typing import TYPE_CHECKING, Any, cast, overload
 
 from mlcore import _config
 from mlcore import _validation as check
-from mlcore.artifacts import ArtifactStore, resolve_artifact_store
 from mlcore.errors import InvalidInputError, NotFoundError
 from mlcore.stores import MetadataStore, NewRun, RunPage, RunUpdate, resolve_store
 from mlcore.stores.base import check_run_id
 from mlcore.stores.checks import run_tags
-from mlcore.tracking import artifact_formats, lifecycle
+from mlcore.tracking import lifecycle
 from mlcore.tracking.active_run import ActiveRun
-from mlcore.tracking.artifact_versions import Artifact, log_artifact_version, use_artifact
-from mlcore.tracking.bulk_runs import RunEnd, RunSpec
-from mlcore.tracking.lineage import lineage
-from mlcore.tracking.models import ModelInfo, log_model
-from mlcore.tracking.models import load as load_model_uri
 from mlcore.tracking.run_source import generate_run_name, source_tags
-from mlcore.tracking.tables import runs_to_table
 from mlcore.tracking.writer import BatchWriter
 from mlcore.uris import validate_artifact_path
 
+# Artifacts, models (flavors, pydantic), tables (pyarrow) and lineage are imported where they
+# are used, so that opening a store and logging metrics loads none of them.
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from mlcore.artifacts import ArtifactStore
     from mlcore.stores.base import MetricPoint
+    from mlcore.tracking.artifact_versions import Artifact
+    from mlcore.tracking.bulk_runs import RunEnd, RunSpec
+    from mlcore.tracking.models import ModelInfo
     from mlcore.types import Experiment, FileInfo, LineageGraph, Metric, Run, RunInfo
 
 __all__ = ["Tracker"]
@@ -643,6 +641,8 @@ class Tracker:
             runs = list(self.iter_runs(experiments, filter, order_by, view, page_size=10_000))
         else:
             runs = list(self.search_runs(experiments, filter, order_by, max_results, view=view))
+        from mlcore.tracking.tables import runs_to_table
+
         return runs_to_table(runs)
 
     def metric_history(self, run_id: str, key: str) -> pa.Table:
@@ -656,6 +656,8 @@ class Tracker:
         root = self._store.get_run(run_id).info.artifact_uri
         store = self._artifact_stores.get(root)
         if store is None:
+            from mlcore.artifacts import resolve_artifact_store
+
             store = self._artifact_stores[root] = resolve_artifact_store(root)
         return store
 
@@ -692,6 +694,8 @@ class Tracker:
     ) -> FileInfo | Artifact:
         """Upload one file to ``<artifact_path>/<file name>`` of the run, or log a versioned
         :class:`~mlcore.Artifact` (``name:vN``, with ``aliases``)."""
+        from mlcore.tracking.artifact_versions import Artifact, log_artifact_version
+
         if isinstance(local_path, Artifact):
             return log_artifact_version(self, run_id, local_path, aliases)
         local = os.fspath(local_path)
@@ -730,16 +734,22 @@ class Tracker:
         return info
 
     def log_text(self, run_id: str, text: str, artifact_file: str) -> FileInfo:
+        from mlcore.tracking import artifact_formats
+
         return self.log_bytes(run_id, artifact_formats.encode_text(text), artifact_file)
 
     def log_dict(self, run_id: str, dictionary: Any, artifact_file: str) -> FileInfo:
         """JSON, or YAML for ``.yaml``/``.yml`` names."""
+        from mlcore.tracking import artifact_formats
+
         return self.log_bytes(
             run_id, artifact_formats.encode_dict(dictionary, artifact_file), artifact_file
         )
 
     def log_figure(self, run_id: str, figure: Any, artifact_file: str) -> FileInfo:
         """A matplotlib or plotly figure, in the format of the file extension."""
+        from mlcore.tracking import artifact_formats
+
         return self.log_bytes(
             run_id, artifact_formats.encode_figure(figure, artifact_file), artifact_file
         )
@@ -758,6 +768,8 @@ class Tracker:
 
         Files whose sha256 was recorded when logged are verified (IntegrityError if altered).
         """
+        import tempfile
+
         normal = validate_artifact_path(path)
         store = self.artifact_store(run_id)
         target = (
@@ -773,15 +785,21 @@ class Tracker:
     def use_artifact(self, run_id: str, ref: str) -> Artifact:
         """Record that the run uses ``ref`` (``name:v3``, ``name:latest``, ``name:alias``) and
         return it (``.download()`` fetches its files)."""
+        from mlcore.tracking.artifact_versions import use_artifact
+
         return use_artifact(self, run_id, ref)
 
     def artifact(self, ref: str) -> Artifact:
         """A logged artifact version, without recording a use."""
+        from mlcore.tracking.artifact_versions import Artifact
+
         return Artifact._logged(self._store.get_artifact_version(ref), self)
 
     def lineage(self, start: str, depth: int = 10) -> LineageGraph:
         """Runs, artifact versions and model versions that produced or consumed ``start``
         (``"name:v0"``, a run id or ``runs:/<id>``, ``models:/name/1``), transitively."""
+        from mlcore.tracking.lineage import lineage
+
         return lineage(self.store, start, depth)
 
     # -- models ----------------------------------------------------------------------------------
@@ -805,6 +823,8 @@ class Tracker:
                 signature ``predict`` checks inputs against.
             registered_model_name: also register it as the next version of this model.
         """
+        from mlcore.tracking.models import log_model
+
         return log_model(
             self,
             run_id,
@@ -827,6 +847,8 @@ class Tracker:
         ``predict``, or the framework's own object with ``native=True``. A model whose
         manifest hash the store did not record (a local path) loads only with
         ``trust_unrecorded=True`` (or ``MLCORE_TRUST_UNRECORDED_MODELS=1``)."""
+        from mlcore.tracking.models import load as load_model_uri
+
         model = load_model_uri(self, model_uri, trust_unrecorded=trust_unrecorded)
         return model.native if native else model
 
