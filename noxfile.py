@@ -71,6 +71,7 @@ def bench(session: nox.Session) -> None:
     )
     for script in (
         "bench_import",
+        "bench_first_use",
         "bench_logging",
         "bench_search",
         "bench_metric_history",
