@@ -126,7 +126,7 @@ def _sqlite_store(n: int, specs: list[dict[str, Any]]) -> str:
     os.makedirs(CACHE, exist_ok=True)
     path = os.path.join(CACHE, f"runs-{n}-v{CACHE_VERSION}.db")
     done = path + ".done"
-    if not os.path.exists(done):
+    if not (os.path.exists(done) and os.path.exists(path)):
         for stale in (path, path + "-wal", path + "-shm"):
             if os.path.exists(stale):
                 os.remove(stale)
