@@ -119,3 +119,82 @@ def populate_mlflow(uri: str, specs: list[dict[str, Any]], system_tags: bool = T
         session.add_all(objects)
         session.commit()
     return experiment_id
+
+
+def populate_mlcore_bulk(url: str, specs: list[dict[str, Any]], batch: int = 50_000) -> str:
+    """Fill an mlcore store (SQLite or PostgreSQL URL) with ``specs`` by direct executemany
+    into its tables: a million runs in about a minute instead of the ~20 min one
+    ``create_runs``/``log_metrics`` batch at a time takes. Writes what the same runs created
+    through the store hold in ``runs``, ``params``, ``tags`` and ``latest_metrics`` (search
+    reads nothing else); the metric histories (``metric_chunks``) are left out. Returns the
+    experiment id."""
+    from sqlalchemy import func, insert, select
+
+    from mlcore._validation import numeric_or_none
+    from mlcore.stores.sql import SqlStore
+    from mlcore.stores.sql.schema import latest_metrics, params, runs, tags
+
+    store = SqlStore(url)
+    experiment = store.create_experiment("search-bench")
+    root = experiment.artifact_location
+    now = 1_700_000_000_000
+    rng = random.Random(11)
+    with store.engine.begin() as conn:
+        first = (conn.execute(select(func.max(runs.c.run_pk))).scalar() or 0) + 1
+        for start in range(0, len(specs), batch):
+            part = specs[start : start + batch]
+            run_rows, param_rows, tag_rows, metric_rows = [], [], [], []
+            for offset, spec in enumerate(part):
+                i = start + offset
+                pk = first + i
+                run_id = f"{rng.getrandbits(128):032x}"
+                run_rows.append(
+                    {
+                        "run_pk": pk,
+                        "run_id": run_id,
+                        "experiment_id": int(experiment.experiment_id),
+                        "name": f"run-{i}",
+                        "status": "FINISHED",
+                        "start_time": now + i,
+                        "end_time": now + i,
+                        "parent_run_id": None,
+                        "user": "bench",
+                        "artifact_uri": f"{root}/{run_id}",
+                        "lifecycle_stage": "active",
+                        "alive_until": None,
+                        "config": "{}",
+                        "deleted_time": None,
+                    }
+                )
+                param_rows += [
+                    {"run_pk": pk, "key": k, "value": v, "value_num": numeric_or_none(v)}
+                    for k, v in spec["params"].items()
+                ]
+                tag_rows += [{"run_pk": pk, "key": k, "value": v} for k, v in spec["tags"].items()]
+                metric_rows += [
+                    {
+                        "run_pk": pk,
+                        "key": k,
+                        "value": v,
+                        "is_nan": False,
+                        "step": 0,
+                        "timestamp": now,
+                    }
+                    for k, v in spec["metrics"].items()
+                ]
+            for table, rows in (
+                (runs, run_rows),
+                (params, param_rows),
+                (tags, tag_rows),
+                (latest_metrics, metric_rows),
+            ):
+                conn.execute(insert(table), rows)
+    if store.engine.dialect.name == "postgresql":  # keys given explicitly: move the sequence on
+        with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql(
+                "SELECT setval(pg_get_serial_sequence('runs', 'run_pk'), max(run_pk)) FROM runs"
+            )
+            conn.exec_driver_sql("ANALYZE")
+    experiment_id = experiment.experiment_id
+    store.close()
+    return experiment_id

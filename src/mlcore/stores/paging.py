@@ -18,6 +18,7 @@ __all__ = [
     "decode_page_token",
     "encode_page_token",
     "model_page",
+    "page_token_after",
 ]
 
 #: The most results one search page may ask for.
@@ -36,8 +37,34 @@ class ModelPage(list[Any]):
     next_page_token: str | None = None
 
 
-def encode_page_token(offset: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"offset": offset}).encode()).decode()
+def encode_page_token(offset: int, after: list[Any] | None = None) -> str:
+    """A token for the page starting at ``offset``; ``after``: the sort values of the last
+    result returned, for stores that resume strictly after them (stable under inserts)."""
+    body: dict[str, Any] = {"offset": offset}
+    if after is not None:
+        body["after"] = after
+    return base64.urlsafe_b64encode(json.dumps(body).encode()).decode()
+
+
+def page_token_after(token: str | None, size: int) -> list[Any] | None:
+    """The ``after`` values of a token (None when it has none: a first page or an
+    offset-only token); a token whose values do not fit ``size`` sort keys is refused."""
+    if not token:
+        return None
+    decode_page_token(token)  # the same checks as every token
+    after = json.loads(base64.urlsafe_b64decode(token.encode())).get("after")
+    if after is None:
+        return None
+    if (
+        not isinstance(after, list)
+        or len(after) != size
+        or not all(v is None or isinstance(v, (int, float, str)) for v in after)
+        or any(isinstance(v, bool) for v in after)
+    ):
+        raise InvalidInputError(
+            f"invalid page token {token!r} (not from this search)", field="page_token"
+        )
+    return after
 
 
 def decode_page_token(token: str | None) -> int:

@@ -3,7 +3,10 @@
 Every literal becomes a bound parameter; no SQL text is ever assembled from user input.
 A condition on a param, metric or tag is ``key IN (SELECT key FROM <table> WHERE key =
 ... AND <condition>)``: evaluated once per query into a set of integers, composable with AND,
-OR and NOT without join blow-ups (keys are never NULL, so NOT IN is safe).
+OR and NOT without join blow-ups (keys are never NULL, so NOT IN is safe). Runs use the
+correlated form instead, ``EXISTS (SELECT 1 FROM <table> WHERE run_pk = runs.run_pk AND key =
+... AND <condition>)``: one primary-key probe per candidate run, so that a search can walk an
+index in its sort order and stop after a page (the same truth value: keys are never NULL).
 Semantics (as in MLflow where it has them):
 
 - a comparison is false for a row that lacks the key (``!=`` and ``NOT IN`` included);
@@ -29,8 +32,10 @@ from sqlalchemy import (
     String,
     Table,
     and_,
+    bindparam,
     case,
     cast,
+    exists,
     not_,
     or_,
     select,
@@ -78,10 +83,12 @@ class FilterTarget:
     tables: dict[str, Table]
     default_order: list[ColumnElement[Any]] = field(default_factory=list)
     numeric_params: bool = False
+    correlated: bool = False  # per-key conditions as EXISTS probes instead of IN sets
 
 
-def status_column(now_ms: int) -> ColumnElement[Any]:
-    """``runs.status`` with stale RUNNING runs read as CRASHED."""
+def status_column(now_ms: int | ColumnElement[Any]) -> ColumnElement[Any]:
+    """``runs.status`` with stale RUNNING runs read as CRASHED (``now_ms``: a number or a
+    bound parameter)."""
     return case(
         (
             and_(
@@ -95,7 +102,7 @@ def status_column(now_ms: int) -> ColumnElement[Any]:
     )
 
 
-def run_target(now_ms: int) -> FilterTarget:
+def run_target(now_ms: int | ColumnElement[Any], *, correlated: bool = True) -> FilterTarget:
     return FilterTarget(
         key=[runs.c.run_pk],
         attributes={
@@ -112,6 +119,7 @@ def run_target(now_ms: int) -> FilterTarget:
         tables={"params": params, "metrics": latest_metrics, "tags": tags},
         default_order=[runs.c.start_time.desc(), runs.c.run_id.asc()],
         numeric_params=True,
+        correlated=correlated,
     )
 
 
@@ -148,6 +156,10 @@ def version_target() -> FilterTarget:
     )
 
 
+def _items(column: ColumnElement[Any], values: Sequence[Any]) -> list[Any]:
+    return [bindparam(None, v, type_=column.type) for v in values]
+
+
 _OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
     "=": operator.eq,
     "!=": operator.ne,
@@ -155,8 +167,9 @@ _OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
     "<=": operator.le,
     ">": operator.gt,
     ">=": operator.ge,
-    "IN": lambda column, value: column.in_(list(value)),
-    "NOT IN": lambda column, value: column.not_in(list(value)),
+    # one bound parameter per item (not an "expanding" list): a compiled statement holds them
+    "IN": lambda column, value: column.in_(_items(column, value)),
+    "NOT IN": lambda column, value: column.not_in(_items(column, value)),
     "LIKE": lambda column, value: column.like(value),
     "NOT LIKE": lambda column, value: column.not_like(value),
     "ILIKE": lambda column, value: column.ilike(value),
@@ -176,12 +189,16 @@ def _key_expr(columns: Sequence[ColumnElement[Any]]) -> ColumnElement[Any]:
 def _keyed(
     target: FilterTarget, table: Table, key: str, condition: ColumnElement[bool] | None
 ) -> ColumnElement[bool]:
-    # An uncorrelated ``key IN (SELECT ...)``: the database evaluates the subquery once
-    # (through the (key, ...) indexes) instead of once per candidate row, as EXISTS would.
+    # Uncorrelated ``key IN (SELECT ...)``: the database evaluates the subquery once (through
+    # the (key, ...) indexes) instead of once per candidate row. Correlated ``EXISTS``: one
+    # primary-key probe per candidate row, what a walk in index order that stops early wants.
     names = [c.name for c in target.key]
     where = [table.c.key == key]
     if condition is not None:
         where.append(condition)
+    if target.correlated:
+        probe = [table.c[name] == column for name, column in zip(names, target.key)]
+        return exists().where(*probe, *where)
     inner = select(*(table.c[name] for name in names)).where(*where)
     return _key_expr(target.key).in_(inner)
 

@@ -23,10 +23,11 @@ from mlcore.errors import (
 )
 from mlcore.filters import Expr, OrderBy
 from mlcore.stores.base import MetadataStore, MetricPoint, NewRun, RunUpdate
+from mlcore.stores.paging import RunPage, encode_page_token, page_token_after
+from mlcore.stores.queries import SearchQuery
 from mlcore.stores.sql import metric_ops, migrate
 from mlcore.stores.sql.artifact_version_ops import SqlArtifactVersionOps
 from mlcore.stores.sql.engine import Transactions, create_sql_engine, is_sqlite_memory
-from mlcore.stores.sql.filter_sql import apply_order, compile_filter, run_target
 from mlcore.stores.sql.registry_ops import SqlRegistryOps
 from mlcore.stores.sql.rows import (
     RUN_COLUMNS,
@@ -36,6 +37,7 @@ from mlcore.stores.sql.rows import (
     new_run,
     run_info,
 )
+from mlcore.stores.sql.run_search import build_search, run_search
 from mlcore.stores.sql.schema import (
     MAX_MYSQL_ARTIFACT_PATH,
     MYSQL_DIALECTS,
@@ -578,34 +580,50 @@ class SqlStore(SqlRegistryOps, SqlArtifactVersionOps, MetadataStore):
         offset: int,
         view: ViewType,
     ) -> tuple[list[Run], bool]:
-        now = now_ms()
-        query = select(*RUN_COLUMNS)
-        if experiment_ids:
-            query = query.where(runs.c.experiment_id.in_([int(e) for e in experiment_ids]))
-        active_experiments = select(experiments.c.experiment_id).where(
-            experiments.c.lifecycle_stage == "active"
+        found, more, _ = self._search_page(
+            experiment_ids, expr, order_by, max_results, offset, None, view
         )
-        if view.value == "active":
-            query = query.where(
-                runs.c.lifecycle_stage == "active",
-                runs.c.experiment_id.in_(active_experiments),
-            )
-        elif view.value == "deleted":
-            query = query.where(
-                or_(
-                    runs.c.lifecycle_stage == "deleted",
-                    runs.c.experiment_id.not_in(active_experiments),
-                )
-            )
-        target = run_target(now)
-        if expr is not None:
-            query = query.where(compile_filter(expr, target))
-        query = apply_order(query, order_by, target).limit(max_results + 1).offset(offset)
+        return found, more
 
-        def read(conn: Connection) -> tuple[list[Run], bool]:
-            rows = conn.execute(query).all()
-            more = len(rows) > max_results
-            return load_runs(conn, rows[:max_results], now), more
+    def _search_runs_page(
+        self,
+        experiment_ids: list[str],
+        expr: Expr | None,
+        orders: list[OrderBy],
+        offset: int,
+        view: ViewType,
+        query: SearchQuery,
+    ) -> RunPage:
+        """A page resuming strictly after the sort values in the token (see run_search)."""
+        found, more, last = self._search_page(
+            experiment_ids, expr, orders, query.max_results, offset, query.page_token, view
+        )
+        page = RunPage(found)
+        page.next_page_token = encode_page_token(offset + len(found), last) if more else None
+        return page
+
+    def _search_page(
+        self,
+        experiment_ids: list[str],
+        expr: Expr | None,
+        orders: list[OrderBy],
+        max_results: int,
+        offset: int,
+        token: str | None,
+        view: ViewType,
+    ) -> tuple[list[Run], bool, list[Any] | None]:
+        now = now_ms()
+        shape = (tuple(experiment_ids), expr, tuple(orders), view.value)
+        plan = build_search(*shape)
+        after = page_token_after(token, plan.size)
+        if after is None and offset:  # an offset-only token: one query that can skip rows
+            plan = build_search(*shape, single_pass=True)
+
+        def read(conn: Connection) -> tuple[list[Run], bool, list[Any] | None]:
+            rows, more, last = run_search(
+                conn, plan, max_results, 0 if after is not None else offset, after, now
+            )
+            return load_runs(conn, rows, now), more, last
 
         return self._tx.read(read)
 
