@@ -86,13 +86,12 @@ def group_points(points: Sequence[MetricPoint]) -> list[Chunk]:
     count = len(points)
     if not count:
         return []
-    run_ids = list(map(_RUN, points))
-    keys = list(map(_KEY, points))
-    first = (run_ids[0], keys[0])
-    if run_ids.count(first[0]) == count and keys.count(first[1]) == count:  # the usual batch
-        groups: list[tuple[tuple[str, str], Sequence[MetricPoint]]] = [(first, points)]
+    if len(set(map(_RUN, points))) == 1 and len(set(map(_KEY, points))) == 1:  # the usual
+        groups: list[tuple[tuple[str, str], Sequence[MetricPoint]]] = [
+            ((points[0][0], points[0][1]), points)
+        ]
     else:  # a stable sort by (run, key) in order of first appearance
-        pairs = list(zip(run_ids, keys))
+        pairs = list(zip(map(_RUN, points), map(_KEY, points)))
         rank = {pair: i for i, pair in enumerate(dict.fromkeys(pairs))}
         codes = list(map(rank.__getitem__, pairs))
         ordered = list(map(points.__getitem__, sorted(range(count), key=codes.__getitem__)))

@@ -30,13 +30,24 @@ from mlcore.stores.sql.upsert import insert_ignore, upsert
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["SMALL_CHUNK_POINTS", "PreparedBatch", "compact", "history", "run_pks", "store_points"]
+__all__ = [
+    "SMALL_CHUNK_POINTS",
+    "SQLITE_MMAP_BYTES",
+    "PreparedBatch",
+    "compact",
+    "history",
+    "run_pks",
+    "store_points",
+]
 
 logger = logging.getLogger(__name__)
 
 #: compaction merges runs of consecutive chunks smaller than this (a blob of 128 KiB: the
 #: space lost to its last, partly filled page is under 2% of it)
 SMALL_CHUNK_POINTS = 16_384
+
+#: how much of a SQLite file history reads map into memory (address space, not memory)
+SQLITE_MMAP_BYTES = 1 << 32
 
 _META_COLUMNS = (
     metric_chunks.c.chunk_id,
@@ -138,6 +149,10 @@ def store_points(conn: Connection, batch: PreparedBatch) -> None:
 
 
 def history(conn: Connection, run_pk: int, key: str) -> pa.Table:
+    if conn.dialect.name == "sqlite" and not conn.info.get("mlcore_mmap"):
+        # read blobs through a memory map instead of a read() per 4 KiB overflow page
+        conn.exec_driver_sql(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
+        conn.info["mlcore_mmap"] = True
     rows = conn.execute(
         select(*_HISTORY_COLUMNS)
         .where(metric_chunks.c.run_pk == run_pk, metric_chunks.c.key == key)
