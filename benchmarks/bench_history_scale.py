@@ -8,7 +8,9 @@ Per size, on a fresh SQLite store:
 - **end_run**: that ``end_run`` alone;
 - **bytes/point**: how much the database file grew per point (WAL checkpointed, no VACUUM),
   and the free pages left in it (``PRAGMA freelist_count``);
-- **history read**: median ``metric_history`` time.
+- **history read**: median ``metric_history`` time;
+- **end_run of a slow logger**: the same points stored in 1,000-point flushes, which the
+  end-of-run compaction merges (up to ``--slow-max`` points).
 
 Every point is read back and checked: count, steps, values bit for bit (NaN and inf
 included) and timestamps in order. MLflow (its ``log_batch`` in batches of 1,000, its fastest
@@ -90,6 +92,32 @@ def run_mlcore(home: str, n: int, repeats: int) -> dict[str, float]:
         "free": free,
         "read": read,
     }
+
+
+def run_slow_logger(home: str, n: int) -> dict[str, float]:
+    """``end_run`` after ``n`` points stored in 1,000-point flushes (what a logger of 10k
+    points/s leaves): compaction merges them, so this is its worst case."""
+    import mlcore
+
+    path = f"{home}/slow-{n}.db"
+    tracker = mlcore.Tracker(f"sqlite:///{path}")
+    run = tracker.start_run("history")
+    tracker.flush()
+    empty, _ = file_figures(path)
+    now = int(time.time() * 1000)
+    for first in range(0, n, 1000):
+        tracker.store.log_metrics(
+            [(run.id, "loss", value_at(s), now, s) for s in range(first, min(first + 1000, n))],
+            batch_id=f"b{first}",
+        )
+    start = time.perf_counter()
+    run.end()
+    ended = time.perf_counter() - start
+    size, free = file_figures(path)
+    check_history(tracker.metric_history(run.id, "loss"), n)
+    tracker.close()
+    os.remove(path)
+    return {"end_run": ended, "bytes": (size - empty) / n, "free": free}
 
 
 def run_mlflow(home: str, n: int, repeats: int) -> dict[str, float]:
@@ -178,6 +206,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="*", default=list(SIZES))
     parser.add_argument("--peer-max", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--slow-max", type=int, default=1_000_000)
     parser.add_argument("--no-peer", action="store_true")
     parser.add_argument("--quick", action="store_true", help="10k and 100k points (CI)")
     args = parser.parse_args()
@@ -195,6 +224,16 @@ def main() -> None:
             )
 
             rows = table_rows(ours, peer, args.repeats)
+            if n <= args.slow_max:
+                slow = run_slow_logger(home, n)
+                rows.append(
+                    (
+                        "end_run after 1,000-point flushes (compaction's worst case)",
+                        fmt_seconds(slow["end_run"]),
+                        "",
+                        f"{slow['bytes']:.1f} bytes/point, {slow['free']:.0f} free pages",
+                    )
+                )
             report(f"metric history, {n:,} points, SQLite (load {load:.1f})", rows)
 
 

@@ -42,9 +42,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: compaction merges runs of consecutive chunks smaller than this (a blob of 128 KiB: the
-#: space lost to its last, partly filled page is under 2% of it)
-SMALL_CHUNK_POINTS = 16_384
+#: compaction merges runs of consecutive chunks smaller than this; a larger chunk is left as
+#: it is (its blobs' last, partly filled pages cost it under 1 byte a point)
+SMALL_CHUNK_POINTS = 8_192
 
 #: how much of a SQLite file history reads map into memory (address space, not memory)
 SQLITE_MMAP_BYTES = 1 << 32
@@ -56,7 +56,8 @@ _META_COLUMNS = (
     metric_chunks.c.min_step,
     metric_chunks.c.max_step,
     metric_chunks.c.is_sorted,
-    metric_chunks.c.batch_id,
+    # not batch_id: on SQLite it comes after the blobs in the row, and reading it walks their
+    # overflow pages
 )
 
 _HISTORY_COLUMNS = (
@@ -183,6 +184,7 @@ def compact(conn: Connection, run_pk: int) -> int:
                 metric_chunks.c.steps_blob,
                 metric_chunks.c.timestamps_blob,
                 metric_chunks.c.values_blob,
+                metric_chunks.c.batch_id,
             )
             .where(metric_chunks.c.chunk_id.in_(ids))
             .order_by(metric_chunks.c.chunk_id)
@@ -203,7 +205,7 @@ def compact(conn: Connection, run_pk: int) -> int:
                 timestamps_blob=metric_codec.join_blobs([b.timestamps_blob for b in blobs]),
                 values_blob=metric_codec.join_blobs([b.values_blob for b in blobs]),
                 # a retry of the last part's batch still finds it stored
-                batch_id=group[-1].batch_id,
+                batch_id=blobs[-1].batch_id,
             )
         )
         removed += len(ids) - 1
