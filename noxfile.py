@@ -75,6 +75,7 @@ def bench(session: nox.Session) -> None:
         "bench_logging",
         "bench_search",
         "bench_metric_history",
+        "bench_history_scale",
         "bench_models",
         "bench_pipelines",
         "bench_storage",

@@ -1,16 +1,20 @@
 """Packing metric points into column-wise binary chunks and reading them back with pyarrow.
 
 A chunk holds the points of one metric of one run from one flush: three little-endian arrays
-(int64 steps, int64 ms timestamps, float64 values). Reading turns each blob into an Arrow
-buffer without copying it point by point.
+(int64 steps, int64 ms timestamps, float64 values). Packing works a column at a time with C
+built-ins (``array``, ``map``, ``sorted``), never a Python statement per point; reading turns
+each blob into an Arrow buffer without copying it point by point; merging chunks (compaction)
+concatenates their blobs as they are.
 """
 
 from __future__ import annotations
 
 import sys
 from array import array
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from mlcore.errors import InvalidInputError
@@ -18,29 +22,33 @@ from mlcore.errors import InvalidInputError
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from mlcore.stores.records import MetricPoint
+
 __all__ = [
     "MAX_CHUNK_POINTS",
     "Chunk",
-    "decode",
     "empty_history",
     "encode",
     "group_points",
-    "merge",
+    "join_blobs",
     "to_table",
 ]
 
 #: A chunk is split beyond this many points (2 MiB per array).
 MAX_CHUNK_POINTS = 262_144
 _LITTLE = sys.byteorder == "little"
+_RUN, _KEY, _VALUE, _TIMESTAMP, _STEP = (itemgetter(i) for i in range(5))
 
 
 @dataclass
 class Chunk:
+    """The points of one metric of one run, column by column, in logging order."""
+
     run_id: str
     key: str
-    steps: array[int]
-    timestamps: array[int]
-    values: array[float]
+    steps: list[int]
+    timestamps: list[int]
+    values: list[float]
 
     @property
     def count(self) -> int:
@@ -48,7 +56,7 @@ class Chunk:
 
     def is_sorted(self) -> bool:
         steps = self.steps
-        return len(steps) < 2 or steps.tolist() == sorted(steps)
+        return len(steps) < 2 or steps == sorted(steps)
 
     def latest_index(self, is_sorted: bool) -> int:
         """Index of the point that is "latest": max step, then max timestamp, then last."""
@@ -60,13 +68,7 @@ class Chunk:
                 if timestamps[i] > timestamps[best]:
                     best = i
             return best
-        best = 0
-        for i in range(1, len(steps)):
-            if steps[i] > steps[best] or (
-                steps[i] == steps[best] and timestamps[i] >= timestamps[best]
-            ):
-                best = i
-        return best
+        return max(zip(steps, timestamps, range(len(steps))))[2]
 
 
 def _bytes(values: array[Any]) -> bytes:
@@ -77,45 +79,49 @@ def _bytes(values: array[Any]) -> bytes:
     return swapped.tobytes()
 
 
-def _array(typecode: str, blob: bytes) -> array[Any]:
-    values = array(typecode)
-    values.frombytes(blob)
-    if not _LITTLE:
-        values.byteswap()
-    return values
-
-
-def group_points(points: Iterable[tuple[str, str, float, int, int]]) -> list[Chunk]:
-    """Group ``(run_id, key, value, timestamp, step)`` points into chunks, keeping order."""
-    groups: dict[tuple[str, str], tuple[list[int], list[int], list[float]]] = {}
-    for run_id, key, value, timestamp, step in points:
-        group = groups.get((run_id, key))
-        if group is None:
-            group = groups[(run_id, key)] = ([], [], [])
-        group[0].append(step)
-        group[1].append(timestamp)
-        group[2].append(value)
+def group_points(points: Sequence[MetricPoint]) -> list[Chunk]:
+    """Group ``(run_id, key, value, timestamp, step)`` points into chunks of at most
+    :data:`MAX_CHUNK_POINTS`, in order of each metric's first point, keeping logging order
+    within a metric."""
+    count = len(points)
+    if not count:
+        return []
+    if len(set(map(_RUN, points))) == 1 and len(set(map(_KEY, points))) == 1:  # the usual
+        groups: list[tuple[tuple[str, str], Sequence[MetricPoint]]] = [
+            ((points[0][0], points[0][1]), points)
+        ]
+    else:  # a stable sort by (run, key) in order of first appearance
+        pairs = list(zip(map(_RUN, points), map(_KEY, points)))
+        rank = {pair: i for i, pair in enumerate(dict.fromkeys(pairs))}
+        codes = list(map(rank.__getitem__, pairs))
+        ordered = list(map(points.__getitem__, sorted(range(count), key=codes.__getitem__)))
+        sizes = Counter(codes)
+        groups = []
+        start = 0
+        for pair, code in rank.items():
+            groups.append((pair, ordered[start : start + sizes[code]]))
+            start += sizes[code]
     chunks = []
-    for (run_id, key), (steps, timestamps, values) in groups.items():
-        for start in range(0, len(steps), MAX_CHUNK_POINTS):
-            end = start + MAX_CHUNK_POINTS
+    for (run_id, key), members in groups:
+        for start in range(0, len(members), MAX_CHUNK_POINTS):
+            part = members[start : start + MAX_CHUNK_POINTS]
             chunks.append(
                 Chunk(
                     run_id,
                     key,
-                    _packed("q", steps[start:end], "step", key),
-                    _packed("q", timestamps[start:end], "timestamp", key),
-                    _packed("d", values[start:end], "value", key),
+                    list(map(_STEP, part)),
+                    list(map(_TIMESTAMP, part)),
+                    list(map(_VALUE, part)),
                 )
             )
     return chunks
 
 
-def _packed(typecode: str, items: list[Any], field: str, key: str) -> array[Any]:
-    """``array(typecode, items)``; InvalidInputError (not a store failure) for an item that
-    does not fit: a step or timestamp beyond 64 bits, a value that is not a float."""
+def _packed(typecode: str, items: list[Any], field: str, key: str) -> bytes:
+    """``items`` as little-endian bytes; InvalidInputError (not a store failure) for an item
+    that does not fit: a step or timestamp beyond 64 bits, a value that is not a float."""
     try:
-        return array(typecode, items)
+        return _bytes(array(typecode, items))
     except (OverflowError, TypeError) as exc:
         raise InvalidInputError(
             f"metric {key!r}: a {field} cannot be stored ({exc}); steps and timestamps must "
@@ -124,40 +130,30 @@ def _packed(typecode: str, items: list[Any], field: str, key: str) -> array[Any]
         ) from None
 
 
-def encode(chunk: Chunk, is_sorted: bool) -> dict[str, Any]:
-    """The column values of a ``metric_chunks`` row (without ids)."""
-    return {
+def encode(chunk: Chunk) -> tuple[dict[str, Any], tuple[int, int, float]]:
+    """The column values of a ``metric_chunks`` row (without ids), and the chunk's latest
+    point as ``(step, timestamp, value)``."""
+    key, steps = chunk.key, chunk.steps
+    row: dict[str, Any] = {
         "run_id": chunk.run_id,
-        "key": chunk.key,
+        "key": key,
         "count": chunk.count,
-        "min_step": chunk.steps[0] if is_sorted else min(chunk.steps),
-        "max_step": chunk.steps[-1] if is_sorted else max(chunk.steps),
-        "is_sorted": is_sorted,
-        "steps_blob": _bytes(chunk.steps),
-        "timestamps_blob": _bytes(chunk.timestamps),
-        "values_blob": _bytes(chunk.values),
+        "steps_blob": _packed("q", steps, "step", key),
+        "timestamps_blob": _packed("q", chunk.timestamps, "timestamp", key),
+        "values_blob": _packed("d", chunk.values, "value", key),
     }
+    # after packing, which refused anything that is not a 64-bit integer or a float
+    is_sorted = chunk.is_sorted()
+    row["min_step"] = int(steps[0] if is_sorted else min(steps))
+    row["max_step"] = int(steps[-1] if is_sorted else max(steps))
+    row["is_sorted"] = is_sorted
+    i = chunk.latest_index(is_sorted)
+    return row, (int(steps[i]), int(chunk.timestamps[i]), float(chunk.values[i]))
 
 
-def decode(run_id: str, key: str, row: Any) -> Chunk:
-    return Chunk(
-        run_id,
-        key,
-        _array("q", bytes(row.steps_blob)),
-        _array("q", bytes(row.timestamps_blob)),
-        _array("d", bytes(row.values_blob)),
-    )
-
-
-def merge(chunks: Sequence[Chunk]) -> Chunk:
-    """One chunk holding the points of ``chunks`` in order (for compaction)."""
-    first = chunks[0]
-    steps, timestamps, values = array("q"), array("q"), array("d")
-    for chunk in chunks:
-        steps.extend(chunk.steps)
-        timestamps.extend(chunk.timestamps)
-        values.extend(chunk.values)
-    return Chunk(first.run_id, first.key, steps, timestamps, values)
+def join_blobs(blobs: Sequence[Any]) -> bytes:
+    """The blobs of consecutive chunks as one (little-endian arrays concatenate as bytes)."""
+    return b"".join(bytes(blob) for blob in blobs)
 
 
 def empty_history() -> pa.Table:
@@ -170,6 +166,16 @@ def empty_history() -> pa.Table:
             "value": pa.array([], pa.float64()),
         }
     )
+
+
+def _native(blob: Any, typecode: str) -> bytes:
+    data = bytes(blob)
+    if _LITTLE:
+        return data
+    values = array(typecode)
+    values.frombytes(data)
+    values.byteswap()
+    return values.tobytes()
 
 
 def to_table(rows: Sequence[Any]) -> pa.Table:
@@ -188,15 +194,13 @@ def to_table(rows: Sequence[Any]) -> pa.Table:
     previous_max: int | None = None
     for row in rows:
         n = row.count
-        for name, blob, kind in (
-            ("step", row.steps_blob, pa.int64()),
-            ("timestamp", row.timestamps_blob, pa.int64()),
-            ("value", row.values_blob, pa.float64()),
+        for name, blob, kind, typecode in (
+            ("step", row.steps_blob, pa.int64(), "q"),
+            ("timestamp", row.timestamps_blob, pa.int64(), "q"),
+            ("value", row.values_blob, pa.float64(), "d"),
         ):
-            data = bytes(blob)
-            if not _LITTLE:
-                data = _bytes(_array("q" if name != "value" else "d", data))
-            columns[name].append(pa.Array.from_buffers(kind, n, [None, pa.py_buffer(data)]))
+            buffer = pa.py_buffer(_native(blob, typecode))
+            columns[name].append(pa.Array.from_buffers(kind, n, [None, buffer]))
         if not row.is_sorted or (previous_max is not None and row.min_step < previous_max):
             ordered = False
         previous_max = row.max_step if previous_max is None else max(previous_max, row.max_step)

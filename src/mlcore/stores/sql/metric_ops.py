@@ -2,16 +2,17 @@
 
 - :func:`store_points`: one batch (any runs, any keys) -> packed chunk rows + latest values;
 - :func:`history`: every point of one metric as a pyarrow table;
-- :func:`compact`: merge a run's many small chunks into few large ones.
+- :func:`compact`: merge a run's small chunks into large ones (when the run ends).
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select
+from sqlalchemy import Connection, and_, delete, insert, or_, select, update
 
 from mlcore import _validation as check
 from mlcore.stores.base import MetricPoint
@@ -29,12 +30,35 @@ from mlcore.stores.sql.upsert import insert_ignore, upsert
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["COMPACT_THRESHOLD", "PreparedBatch", "compact", "history", "run_pks", "store_points"]
+__all__ = [
+    "SMALL_CHUNK_POINTS",
+    "SQLITE_MMAP_BYTES",
+    "PreparedBatch",
+    "compact",
+    "history",
+    "run_pks",
+    "store_points",
+]
 
 logger = logging.getLogger(__name__)
 
-#: compaction merges a metric's chunks once a run has more than this many of them
-COMPACT_THRESHOLD = 16
+#: compaction merges runs of consecutive chunks smaller than this; a larger chunk is left as
+#: it is (its blobs' last, partly filled pages cost it under 1 byte a point)
+SMALL_CHUNK_POINTS = 8_192
+
+#: how much of a SQLite file history reads map into memory (address space, not memory)
+SQLITE_MMAP_BYTES = 1 << 32
+
+_META_COLUMNS = (
+    metric_chunks.c.chunk_id,
+    metric_chunks.c.key,
+    metric_chunks.c.count,
+    metric_chunks.c.min_step,
+    metric_chunks.c.max_step,
+    metric_chunks.c.is_sorted,
+    # not batch_id: on SQLite it comes after the blobs in the row, and reading it walks their
+    # overflow pages
+)
 
 _HISTORY_COLUMNS = (
     metric_chunks.c.count,
@@ -60,12 +84,9 @@ class PreparedBatch:
         self.latest: dict[tuple[str, str], tuple[int, int, float]] = {}
         for index, chunk in enumerate(metric_codec.group_points(points)):
             check.check_key(chunk.key, "metric key")  # once per chunk: cheap
-            ordered = chunk.is_sorted()
-            row = metric_codec.encode(chunk, ordered)
+            row, candidate = metric_codec.encode(chunk)
             row["batch_id"] = f"{batch_id}-{index}" if batch_id else None
             self.chunk_rows.append(row)
-            i = chunk.latest_index(ordered)
-            candidate = (chunk.steps[i], chunk.timestamps[i], chunk.values[i])
             previous = self.latest.get((chunk.run_id, chunk.key))
             if previous is None or candidate[:2] >= previous[:2]:
                 self.latest[(chunk.run_id, chunk.key)] = candidate
@@ -129,6 +150,10 @@ def store_points(conn: Connection, batch: PreparedBatch) -> None:
 
 
 def history(conn: Connection, run_pk: int, key: str) -> pa.Table:
+    if conn.dialect.name == "sqlite" and not conn.info.get("mlcore_mmap"):
+        # read blobs through a memory map instead of a read() per 4 KiB overflow page
+        conn.exec_driver_sql(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
+        conn.info["mlcore_mmap"] = True
     rows = conn.execute(
         select(*_HISTORY_COLUMNS)
         .where(metric_chunks.c.run_pk == run_pk, metric_chunks.c.key == key)
@@ -137,39 +162,77 @@ def history(conn: Connection, run_pk: int, key: str) -> pa.Table:
     return metric_codec.to_table(rows)
 
 
-def compact(conn: Connection, run_pk: int, run_id: str) -> int:
-    """Merge the chunks of each metric of a run that has many; returns chunks removed."""
-    keys = (
-        conn.execute(
-            select(metric_chunks.c.key)
-            .where(metric_chunks.c.run_pk == run_pk)
-            .group_by(metric_chunks.c.key)
-            .having(func.count() > COMPACT_THRESHOLD)
-        )
-        .scalars()
-        .all()
-    )
+def compact(conn: Connection, run_pk: int) -> int:
+    """Merge runs of consecutive small chunks of each metric of a run; returns chunks removed.
+
+    Only chunks under :data:`SMALL_CHUNK_POINTS` points are merged (a large one is left as it
+    is, so ending a run that logged millions of points rewrites nothing), in chunk id order,
+    into chunks of at most ``MAX_CHUNK_POINTS``; the merged chunk keeps the id of its first
+    part, so reading order is unchanged. Merging joins the parts' blobs as they are: sortedness
+    and the step range come from the parts' columns, no point is decoded.
+    """
+    chunks = conn.execute(
+        select(*_META_COLUMNS)
+        .where(metric_chunks.c.run_pk == run_pk)
+        .order_by(metric_chunks.c.key, metric_chunks.c.chunk_id)
+    ).all()
     removed = 0
-    for key in keys:
-        rows = conn.execute(
-            select(metric_chunks)
-            .where(metric_chunks.c.run_pk == run_pk, metric_chunks.c.key == key)
+    for group in _merge_groups(chunks):
+        ids = [chunk.chunk_id for chunk in group]
+        blobs = conn.execute(
+            select(
+                metric_chunks.c.steps_blob,
+                metric_chunks.c.timestamps_blob,
+                metric_chunks.c.values_blob,
+                metric_chunks.c.batch_id,
+            )
+            .where(metric_chunks.c.chunk_id.in_(ids))
             .order_by(metric_chunks.c.chunk_id)
         ).all()
-        merged = metric_codec.merge([metric_codec.decode(run_id, key, r) for r in rows])
-        points = zip(
-            [run_id] * merged.count,
-            [key] * merged.count,
-            merged.values,
-            merged.timestamps,
-            merged.steps,
+        is_sorted = all(chunk.is_sorted for chunk in group) and all(
+            later.min_step >= earlier.max_step for earlier, later in itertools.pairwise(group)
         )
-        for part in metric_codec.group_points(points):
-            row = metric_codec.encode(part, part.is_sorted())
-            del row["run_id"]
-            conn.execute(insert(metric_chunks).values(run_pk=run_pk, batch_id=None, **row))
+        conn.execute(delete(metric_chunks).where(metric_chunks.c.chunk_id.in_(ids[1:])))
         conn.execute(
-            delete(metric_chunks).where(metric_chunks.c.chunk_id.in_([r.chunk_id for r in rows]))
+            update(metric_chunks)
+            .where(metric_chunks.c.chunk_id == ids[0])
+            .values(
+                count=sum(chunk.count for chunk in group),
+                min_step=min(chunk.min_step for chunk in group),
+                max_step=max(chunk.max_step for chunk in group),
+                is_sorted=is_sorted,
+                steps_blob=metric_codec.join_blobs([b.steps_blob for b in blobs]),
+                timestamps_blob=metric_codec.join_blobs([b.timestamps_blob for b in blobs]),
+                values_blob=metric_codec.join_blobs([b.values_blob for b in blobs]),
+                # a retry of the last part's batch still finds it stored
+                batch_id=blobs[-1].batch_id,
+            )
         )
-        removed += len(rows)
+        removed += len(ids) - 1
     return removed
+
+
+def _merge_groups(chunks: Sequence[Any]) -> list[list[Any]]:
+    """Runs of at least two consecutive small chunks of one metric, each run holding at most
+    ``MAX_CHUNK_POINTS`` points (``chunks`` in key, then chunk id order)."""
+    groups: list[list[Any]] = []
+    current: list[Any] = []
+    total = 0
+    for chunk in chunks:
+        fits = (
+            chunk.count < SMALL_CHUNK_POINTS
+            and current
+            and current[-1].key == chunk.key
+            and total + chunk.count <= metric_codec.MAX_CHUNK_POINTS
+        )
+        if not fits:
+            if len(current) > 1:
+                groups.append(current)
+            current, total = [], 0
+            if chunk.count >= SMALL_CHUNK_POINTS:
+                continue
+        current.append(chunk)
+        total += chunk.count
+    if len(current) > 1:
+        groups.append(current)
+    return groups

@@ -566,9 +566,7 @@ class SqlStore(SqlRegistryOps, SqlArtifactVersionOps, MetadataStore):
         return self._tx.read(lambda conn: metric_ops.history(conn, self._run_pk(conn, run_id), key))
 
     def _compact_metrics(self, run_id: str) -> int:
-        return self._tx.run(
-            lambda conn: metric_ops.compact(conn, self._run_pk(conn, run_id), run_id)
-        )
+        return self._tx.run(lambda conn: metric_ops.compact(conn, self._run_pk(conn, run_id)))
 
     # -- search ----------------------------------------------------------------------------------
     def _search_runs(
