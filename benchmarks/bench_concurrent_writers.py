@@ -60,7 +60,9 @@ def mlflow_writer(uri: str, writer: int, n: int, barrier: Any, results: Any) -> 
     start = time.perf_counter()
     for first in range(0, n, 1000):
         steps = range(first, min(n, first + 1000))
-        client.log_batch(run_id, metrics=[Metric("loss", value_of(writer, s), now, s) for s in steps])
+        client.log_batch(
+            run_id, metrics=[Metric("loss", value_of(writer, s), now, s) for s in steps]
+        )
     results.put((writer, run_id, start, time.perf_counter()))
     client.set_terminated(run_id)
 
