@@ -2,11 +2,23 @@
 
 Each benchmark runs mlcore and its peer in the same process and the same run, on the same
 machine, and prints medians and the ratio. They are measurements, not tests.
+
+Fairness rules every benchmark follows (docs/benchmarks.md, "Method"):
+
+- a side's set-up (creating the database and running its migrations, starting a server) happens
+  before its timer starts, unless the row says it is included;
+- durability settings are stated: mlcore's SQLite runs WAL with ``synchronous=NORMAL``
+  (``MLCORE_SQLITE_SYNCHRONOUS=FULL`` syncs every commit); MLflow's and Optuna's SQLite keep
+  SQLite's defaults (rollback journal, ``synchronous=FULL``: every commit synced);
+- data is read back after the timer and counts and values checked;
+- ``--quick`` runs every benchmark at small sizes (CI runs it); a peer that is not installed
+  is skipped and its cells say so, the mlcore side still runs.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import logging
 import os
 import shutil
@@ -18,15 +30,32 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 
+def have(module: str) -> bool:
+    """Whether ``module`` is installed (without importing it)."""
+    return importlib.util.find_spec(module) is not None
+
+
+def skipped(peer: str) -> str:
+    """The cell a peer's column shows when the peer is not installed."""
+    return f"skipped ({peer} not installed)"
+
+
+def ratio(ours: float, theirs: float | None, fmt: str = "{:.1f}x") -> str:
+    """``theirs / ours`` formatted, or an empty cell when the peer did not run."""
+    return "" if theirs is None else fmt.format(theirs / ours)
+
+
 def quiet_peers() -> None:
     """Silence MLflow's per-run lines, warnings and logging (they would skew timing).
 
-    MLflow configures its loggers when imported, so it is imported here first.
+    MLflow configures its loggers when imported, so it is imported here first (if installed).
     """
     os.environ.setdefault("MLFLOW_ENABLE_ASYNC_LOGGING", "false")
     os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "ERROR")
     warnings.filterwarnings("ignore")
+    if not have("mlflow"):
+        return
     import mlflow  # noqa: F401
 
     for name in ("mlflow", "alembic", "sqlalchemy"):
@@ -43,6 +72,20 @@ def scratch_dir() -> Iterator[str]:
     finally:
         os.chdir(previous)
         shutil.rmtree(path, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def sqlite_synchronous(level: str) -> Iterator[None]:
+    """Stores opened inside use ``MLCORE_SQLITE_SYNCHRONOUS=level`` (read when a store opens)."""
+    previous = os.environ.get("MLCORE_SQLITE_SYNCHRONOUS")
+    os.environ["MLCORE_SQLITE_SYNCHRONOUS"] = level
+    try:
+        yield
+    finally:
+        if previous is None:
+            del os.environ["MLCORE_SQLITE_SYNCHRONOUS"]
+        else:
+            os.environ["MLCORE_SQLITE_SYNCHRONOUS"] = previous
 
 
 def timed(fn: Callable[[], Any]) -> float:

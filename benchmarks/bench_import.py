@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 
-from _common import fmt_seconds, report
+from _common import fmt_seconds, have, report, skipped
 
 
 def import_time(module: str, repeats: int) -> tuple[float, int]:
@@ -33,9 +33,24 @@ def import_time(module: str, repeats: int) -> tuple[float, int]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--quick", action="store_true", help="three repeats (CI)")
     args = parser.parse_args()
+    if args.quick:
+        args.repeats = 3
     baseline, base_modules = import_time("os", args.repeats)
     ours, our_modules = import_time("mlcore", args.repeats)
+    assert our_modules > base_modules
+    if not have("mlflow"):
+        report(
+            f"import (fresh interpreter, median of {args.repeats}; bare `python` = "
+            f"{fmt_seconds(baseline)})",
+            [
+                ("wall clock incl. interpreter", fmt_seconds(ours), skipped("mlflow"), ""),
+                ("import alone (minus bare python)", fmt_seconds(ours - baseline), "", ""),
+                ("modules loaded", str(our_modules - base_modules), "", ""),
+            ],
+        )
+        return
     peer, peer_modules = import_time("mlflow", args.repeats)
     report(
         f"import (fresh interpreter, median of {args.repeats}; bare `python` = "

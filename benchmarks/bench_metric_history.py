@@ -12,7 +12,16 @@ import os
 import sqlite3
 import time
 
-from _common import fmt_rate, fmt_seconds, median_time, quiet_peers, report, scratch_dir
+from _common import (
+    fmt_rate,
+    fmt_seconds,
+    have,
+    median_time,
+    quiet_peers,
+    report,
+    scratch_dir,
+    skipped,
+)
 
 
 def db_bytes(path: str) -> int:
@@ -28,12 +37,11 @@ def main() -> None:
     parser.add_argument("--points", type=int, default=1_000_000)
     parser.add_argument("--peer-points", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="small sizes, one repeat (CI)")
     args = parser.parse_args()
+    if args.quick:
+        args.points, args.peer_points, args.repeats = 20_000, 2_000, 1
     quiet_peers()
-    import mlflow
-    from mlflow.store.tracking.dbmodels.models import SqlLatestMetric, SqlMetric
-    from sqlalchemy.orm import Session
-
     import mlcore
 
     rows = []
@@ -50,6 +58,24 @@ def main() -> None:
             )
             tracker.close()
         ours_bytes = db_bytes(f"{home}/mlcore-{args.peer_points}.db") / args.peer_points
+        if not have("mlflow"):
+            report(
+                f"metric history, SQLite (median of {args.repeats})",
+                [
+                    (
+                        f"history of {n:,} points",
+                        fmt_seconds(results[n]),
+                        skipped("mlflow") if n == args.peer_points else "",
+                        "",
+                    )
+                    for n in (args.peer_points, args.points)
+                ]
+                + [("SQLite bytes per metric point", f"{ours_bytes:.1f}", "", "")],
+            )
+            return
+        import mlflow
+        from mlflow.store.tracking.dbmodels.models import SqlLatestMetric, SqlMetric
+        from sqlalchemy.orm import Session
 
         mlflow.set_tracking_uri(f"sqlite:///{home}/mlflow.db")
         mlflow.set_experiment("history")

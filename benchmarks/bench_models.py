@@ -16,15 +16,15 @@ import os
 import statistics
 import time
 
-from _common import fmt_seconds, median_time, quiet_peers, report, scratch_dir
+from _common import fmt_seconds, have, median_time, quiet_peers, report, scratch_dir, skipped
 
 
-def forest() -> tuple[object, object]:
+def forest(trees: int = 100) -> tuple[object, object]:
     from sklearn.datasets import make_classification
     from sklearn.ensemble import RandomForestClassifier
 
     X, y = make_classification(n_samples=2000, n_features=20, random_state=0)
-    return RandomForestClassifier(n_estimators=100, random_state=0, n_jobs=1).fit(X, y), X
+    return RandomForestClassifier(n_estimators=trees, random_state=0, n_jobs=1).fit(X, y), X
 
 
 def mlcore_round_trip(tracker: object, model: object, X: object) -> None:
@@ -50,10 +50,9 @@ def mlflow_round_trip(model: object, X: object, requirements: bool) -> None:
     loaded.predict(X[:1])  # type: ignore[index]
 
 
-def registry_ops(n: int) -> tuple[list[float], list[float]]:
-    """Median per-op time for (create version, set alias, get by alias), mlcore and MLflow."""
-    import mlflow
-
+def registry_ops(n: int, peer: bool = True) -> tuple[list[float], list[float] | None]:
+    """Median per-op time for (create version, set alias, get by alias), mlcore and MLflow
+    (None when ``peer`` is False)."""
     import mlcore
 
     class Tiny:
@@ -77,7 +76,11 @@ def registry_ops(n: int) -> tuple[list[float], list[float]]:
             t3 = time.perf_counter()
             for bucket, value in zip(ours, (t1 - t0, t2 - t1, t3 - t2)):
                 bucket.append(value)
+        assert registry.get_version("m", "@champion").version == n + 1
         tracker.close()
+        if not peer:
+            return [statistics.median(b) for b in ours], None
+        import mlflow
 
         mlflow.set_tracking_uri(f"sqlite:///{home}/mlflow.db")
         mlflow.set_experiment("bench")
@@ -135,51 +138,68 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--registry-ops", type=int, default=30)
+    parser.add_argument("--quick", action="store_true", help="small sizes, one repeat (CI)")
     args = parser.parse_args()
+    if args.quick:
+        args.repeats, args.registry_ops = 1, 3
     quiet_peers()
-    import mlflow
-    import mlflow.pyfunc
-    import mlflow.sklearn
+    peer = have("mlflow")
+    if peer:
+        import mlflow
+        import mlflow.pyfunc
+        import mlflow.sklearn
 
     import mlcore
     import mlcore.onnx
 
-    model, X = forest()
+    model, X = forest(10 if args.quick else 100)
     # each side keeps one client on one SQLite store; only the round trips are timed
     with scratch_dir() as home:
         tracker = mlcore.Tracker(os.path.join(home, "mlcore"))
-        mlflow.set_tracking_uri(f"sqlite:///{home}/mlflow.db")
-        mlflow.set_experiment("bench")
         mlcore_round_trip(tracker, model, X)  # warm-up: imports, first-use paths
-        mlflow_round_trip(model, X, True)
         ours, _ = median_time(lambda: mlcore_round_trip(tracker, model, X), args.repeats)
-        theirs, _ = median_time(lambda: mlflow_round_trip(model, X, False), 3)
-        floor, _ = median_time(lambda: mlflow_round_trip(model, X, True), args.repeats)
+        models = len(tracker.search_runs("bench"))
+        assert models == args.repeats + 1, models
         tracker.close()
-    (c, a, g), (mc, ma, mg) = registry_ops(args.registry_ops)
-    native, onnx = onnx_latency(model, X, 300)
+        theirs = floor = None
+        if peer:
+            mlflow.set_tracking_uri(f"sqlite:///{home}/mlflow.db")
+            mlflow.set_experiment("bench")  # database + migrations, outside the timers
+            mlflow_round_trip(model, X, True)
+            theirs, _ = median_time(lambda: mlflow_round_trip(model, X, False), 3)
+            floor, _ = median_time(lambda: mlflow_round_trip(model, X, True), args.repeats)
+    (c, a, g), peer_ops = registry_ops(args.registry_ops, peer)
+    mc, ma, mg = peer_ops or (None, None, None)
+    native, onnx = onnx_latency(model, X, 20 if args.quick else 300)
+
+    def secs(value: float | None) -> str:
+        return skipped("mlflow") if value is None else fmt_seconds(value)
+
+    def faster(ours: float, value: float | None, fmt: str = "{:.1f}x faster") -> str:
+        return "" if value is None else fmt.format(value / ours)
+
     report(
-        "models, SQLite store, 100-tree RandomForest (median)",
+        f"models, SQLite store, {10 if args.quick else 100}-tree RandomForest (median)",
         [
             (
                 "log_model + load_model + predict (MLflow defaults)",
                 fmt_seconds(ours),
-                fmt_seconds(theirs),
-                f"{theirs / ours:.0f}x faster",
+                secs(theirs),
+                faster(ours, theirs, "{:.0f}x faster"),
             ),
             (
                 "same, MLflow given pip_requirements (its floor)",
                 fmt_seconds(ours),
-                fmt_seconds(floor),
-                f"{floor / ours:.1f}x faster",
+                secs(floor),
+                faster(ours, floor),
             ),
-            ("registry: create version", fmt_seconds(c), fmt_seconds(mc), f"{mc / c:.1f}x faster"),
-            ("registry: set alias", fmt_seconds(a), fmt_seconds(ma), f"{ma / a:.1f}x faster"),
+            ("registry: create version", fmt_seconds(c), secs(mc), faster(c, mc)),
+            ("registry: set alias", fmt_seconds(a), secs(ma), faster(a, ma)),
             (
                 "registry: get version by alias",
                 fmt_seconds(g),
-                fmt_seconds(mg),
-                f"{mg / g:.1f}x faster",
+                secs(mg),
+                faster(g, mg),
             ),
             (
                 "predict 1 row, loaded model: native sklearn vs ONNX (mlcore)",

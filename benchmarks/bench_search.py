@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from _common import fmt_seconds, median_time, quiet_peers, report, scratch_dir
+from _common import fmt_seconds, have, median_time, quiet_peers, report, scratch_dir
 from populate import populate_mlcore, populate_mlcore_bulk, populate_mlflow, run_specs
 
 FILTER = "metrics.acc > 0.5 and params.lr = '0.01' and tags.team = 'a'"
@@ -272,7 +272,9 @@ def _mlflow_times(
 
 
 def scaling(sizes: list[int], repeats: int, args: argparse.Namespace) -> None:
-    with_mlflow = not args.no_mlflow
+    with_mlflow = not args.no_mlflow and have("mlflow")
+    if not with_mlflow:
+        print("MLflow: skipped (not installed or --no-mlflow)")
     if with_mlflow:
         quiet_peers()
     load_before = os.getloadavg()

@@ -28,7 +28,7 @@ import sys
 import threading
 import time
 
-from _common import quiet_peers, report, scratch_dir
+from _common import have, quiet_peers, report, scratch_dir, skipped
 
 ROWS = (1, 100)
 CLIENTS = (1, 8)
@@ -139,7 +139,7 @@ def _payload(frame: object, rows: int) -> bytes:
     ).encode()
 
 
-def _train() -> dict[str, tuple[object, object]]:
+def _train(quick: bool = False) -> dict[str, tuple[object, object]]:
     import pandas as pd
     from sklearn.datasets import make_classification
     from sklearn.ensemble import RandomForestClassifier
@@ -147,8 +147,10 @@ def _train() -> dict[str, tuple[object, object]]:
 
     x, y = make_classification(5000, 20, n_informative=8, random_state=0)
     frame = pd.DataFrame(x, columns=[f"f{i}" for i in range(20)])
-    rf = RandomForestClassifier(n_estimators=100, random_state=0).fit(frame, y)
     lr = LogisticRegression(max_iter=1000).fit(frame, y)
+    if quick:
+        return {"LogisticRegression": (lr, frame)}
+    rf = RandomForestClassifier(n_estimators=100, random_state=0).fit(frame, y)
     return {"RandomForest(100)": (rf, frame), "LogisticRegression": (lr, frame)}
 
 
@@ -177,52 +179,69 @@ def main() -> None:
     parser.add_argument(
         "--accelerate", default="auto", choices=["auto", "onnx", "off"], help="mlcore's runtime"
     )
+    parser.add_argument("--quick", action="store_true", help="one model, 1 row, 1 client (CI)")
     args = parser.parse_args()
+    rows_cases, clients_cases = ROWS, CLIENTS
+    if args.quick:
+        args.seconds, args.repeats, rows_cases, clients_cases = 0.5, 1, (1,), (1,)
     quiet_peers()
-    import mlflow
-    import mlflow.sklearn
+    peer = have("mlflow")
+    if peer:
+        import mlflow
+        import mlflow.sklearn
 
     import mlcore
 
-    models = _train()
+    models = _train(args.quick)
     env = {**os.environ, "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]}
     rows_out = []
     with scratch_dir() as scratch:
         env["MLCORE_TRACKING_URI"] = os.path.join(scratch, "mlcore-store")
-        mlflow.set_tracking_uri(f"sqlite:///{scratch}/mlflow.db")
+        if peer:
+            mlflow.set_tracking_uri(f"sqlite:///{scratch}/mlflow.db")
         tracker = mlcore.Tracker(env["MLCORE_TRACKING_URI"])
         for label, (model, frame) in models.items():
             example = frame.iloc[:5]  # type: ignore[attr-defined]
             with tracker.start_run("serving-bench") as run:
                 tracker.log_model(run.info.run_id, model, "model", input_example=example)
             mlcore_uri = f"runs:/{run.info.run_id}/model"
-            with mlflow.start_run() as mlflow_run:
-                mlflow.sklearn.log_model(
-                    model, name="model", input_example=example, serialization_format="cloudpickle"
-                )
-            mlflow_uri = f"runs:/{mlflow_run.info.run_id}/model"
             servers = {}
             port = _free_port()
             servers["mlcore"] = (
                 _start([sys.executable, "-m", "mlcore", "serve", mlcore_uri, "--port", str(port),
                         "--accelerate", args.accelerate],
                        port, env), port)  # fmt: skip
-            port = _free_port()
-            servers["mlflow"] = (
-                _start([sys.executable, "-m", "mlflow", "models", "serve", "-m", mlflow_uri,
-                        "--env-manager", "local", "-w", "1", "-p", str(port)],
-                       port, {**env, "MLFLOW_TRACKING_URI": f"sqlite:///{scratch}/mlflow.db"}),
-                port)  # fmt: skip
+            if peer:
+                with mlflow.start_run() as mlflow_run:
+                    mlflow.sklearn.log_model(
+                        model,
+                        name="model",
+                        input_example=example,
+                        serialization_format="cloudpickle",
+                    )
+                mlflow_uri = f"runs:/{mlflow_run.info.run_id}/model"
+                port = _free_port()
+                servers["mlflow"] = (
+                    _start([sys.executable, "-m", "mlflow", "models", "serve", "-m", mlflow_uri,
+                            "--env-manager", "local", "-w", "1", "-p", str(port)],
+                           port, {**env, "MLFLOW_TRACKING_URI": f"sqlite:///{scratch}/mlflow.db"}),
+                    port)  # fmt: skip
             try:
-                for rows in ROWS:
+                for rows in rows_cases:
                     body = _payload(frame, rows)
                     answers = {
                         name: json.loads(_Client(p).request("POST", "/invocations", body)[1])
                         for name, (_, p) in servers.items()
                     }
-                    if answers["mlcore"]["predictions"] != answers["mlflow"]["predictions"]:
+                    expected = model.predict(frame.iloc[:rows]).tolist()  # type: ignore[attr-defined]
+                    if answers["mlcore"]["predictions"] != expected:
+                        raise AssertionError(f"{label}: mlcore disagrees with scikit-learn")
+                    if (
+                        peer
+                        and answers["mlcore"]["predictions"] != answers["mlflow"]["predictions"]
+                    ):
                         raise AssertionError(f"{label}: the two servers disagree: {answers}")
-                    for clients in CLIENTS:
+                    for clients in clients_cases:
                         results = {name: [] for name in servers}
                         for _ in range(args.repeats):
                             for name, (_, p) in servers.items():
@@ -231,7 +250,17 @@ def main() -> None:
                             name: tuple(statistics.median(r[i] for r in runs) for i in range(3))
                             for name, runs in results.items()
                         }
-                        ours, theirs = med["mlcore"], med["mlflow"]
+                        ours = med["mlcore"]
+                        if not peer:
+                            rows_out.append((
+                                f"{label}, {rows} row(s), {clients} client(s)",
+                                f"{ours[0]:.0f} req/s, p50 {ours[1] * 1e3:.2f} ms, "
+                                f"p99 {ours[2] * 1e3:.2f} ms",
+                                skipped("mlflow"),
+                                "",
+                            ))  # fmt: skip
+                            continue
+                        theirs = med["mlflow"]
                         rows_out.append(
                             (
                                 f"{label}, {rows} row(s), {clients} client(s)",
@@ -250,7 +279,7 @@ def main() -> None:
         tracker.close()
     report(
         f"Serving: mlcore serve (--accelerate {args.accelerate}) vs mlflow models serve "
-        f"(medians of {args.repeats}, {args.seconds:.0f} s each)",
+        f"(medians of {args.repeats}, {args.seconds:g} s each)",
         rows_out,
     )
 

@@ -4,7 +4,11 @@
   SQLite store: claimed, configured, ended; the sweep's summary and plot included) vs Optuna's
   ``study.optimize`` in memory and with its SQLite storage (what Optuna needs for a study that
   survives its process or has several workers, as every mlcore sweep does). Median of
-  ``--repeats``.
+  ``--repeats``. Set-up outside the timers: mlcore's store (database, migrations) and Optuna's
+  study (``create_study``: its database and migrations). Durability: mlcore's SQLite runs WAL +
+  ``synchronous=NORMAL``, Optuna's SQLite keeps SQLite's defaults (rollback journal,
+  ``synchronous=FULL``: every commit synced); the equal-durability figure runs mlcore with
+  ``MLCORE_SQLITE_SYNCHRONOUS=FULL``. Afterwards both sides' trial counts are checked.
 - Quality: best value after ``--budget`` trials, bayes vs random, over ``--seeds`` seeds, on
   Branin, Hartmann-6 and a GradientBoostingRegressor on scikit-learn's diabetes data (RMSE on a
   held-out 30%).
@@ -14,6 +18,7 @@
   trained and the best validation accuracy found.
 
     python benchmarks/bench_sweep.py [--trials 200] [--repeats 3] [--budget 30] [--seeds 5]
+    python benchmarks/bench_sweep.py --quick
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-from _common import report, scratch_dir
+from _common import report, scratch_dir, sqlite_synchronous
 
 HARTMANN_A = [[10, 3, 17, 3.5, 1.7, 8], [0.05, 10, 17, 0.1, 8, 14],
               [3, 3.5, 1.7, 10, 17, 8], [17, 8, 0.05, 10, 0.1, 14]]  # fmt: skip
@@ -61,19 +66,32 @@ def overhead(args: argparse.Namespace, scratch: str) -> list[tuple[str, str, str
     import mlcore
 
     rows = []
+    with mlcore.Tracker(f"{scratch}/overhead-warm") as tracker:  # first-use imports, untimed
+        for method in ("random", "bayes"):
+            mlcore.sweep({"method": method, "metric": {"name": "v", "goal": "minimize"},
+                          "parameters": {"x": {"min": 0.0, "max": 1.0}}},
+                         lambda: mlcore.log({"v": 0.0}), count=2, tracker=tracker)  # fmt: skip
+    optuna.create_study().optimize(lambda t: t.suggest_float("x", 0, 1) * 0, n_trials=2)
     for method, sampler in (("random", optuna.samplers.RandomSampler),
                             ("bayes", optuna.samplers.TPESampler)):  # fmt: skip
         ours: list[float] = []
+        ours_full: list[float] = []
         memory: list[float] = []
         rdb: list[float] = []
         for repeat in range(args.repeats):
-            with mlcore.Tracker(f"{scratch}/overhead-{method}-{repeat}") as tracker:
-                config = {"method": method, "metric": {"name": "v", "goal": "minimize"},
-                          "parameters": {"x": {"min": 0.0, "max": 1.0}}}  # fmt: skip
-                started = time.perf_counter()
-                mlcore.sweep(config, lambda: mlcore.log({"v": 0.0}), count=args.trials,
-                             tracker=tracker)  # fmt: skip
-                ours.append((time.perf_counter() - started) / args.trials)
+            for level, into in (("NORMAL", ours), ("FULL", ours_full)):
+                with (
+                    sqlite_synchronous(level),
+                    mlcore.Tracker(f"{scratch}/overhead-{method}-{level}-{repeat}") as tracker,
+                ):
+                    tracker.get_or_create_experiment("warm")  # database + migrations
+                    config = {"method": method, "metric": {"name": "v", "goal": "minimize"},
+                              "parameters": {"x": {"min": 0.0, "max": 1.0}}}  # fmt: skip
+                    started = time.perf_counter()
+                    sweep = mlcore.sweep(config, lambda: mlcore.log({"v": 0.0}),
+                                         count=args.trials, tracker=tracker)  # fmt: skip
+                    into.append((time.perf_counter() - started) / args.trials)
+                    assert len(sweep.runs) == args.trials, len(sweep.runs)
             database = f"sqlite:///{scratch}/optuna-{method}-{repeat}.db"
             for storage, into in ((None, memory), (database, rdb)):
                 options = {"seed": repeat, "multivariate": True} if method == "bayes" else {}
@@ -81,12 +99,16 @@ def overhead(args: argparse.Namespace, scratch: str) -> list[tuple[str, str, str
                 started = time.perf_counter()
                 study.optimize(lambda t: t.suggest_float("x", 0, 1) * 0, n_trials=args.trials)
                 into.append((time.perf_counter() - started) / args.trials)
-        mine, theirs, theirs_rdb = (statistics.median(v) for v in (ours, memory, rdb))
+                assert len(study.trials) == args.trials, len(study.trials)
+        mine, full, theirs, theirs_rdb = (
+            statistics.median(v) for v in (ours, ours_full, memory, rdb)
+        )
         rows.append((
             f"overhead per no-op trial, {method} ({args.trials} trials)",
-            f"{mine * 1e3:.2f} ms",
-            f"{theirs * 1e3:.2f} ms in memory; {theirs_rdb * 1e3:.2f} ms SQLite",
-            f"{mine / theirs:.1f}x of in-memory; {mine / theirs_rdb:.2f}x of SQLite",
+            f"{mine * 1e3:.2f} ms (NORMAL); {full * 1e3:.2f} ms (FULL)",
+            f"{theirs * 1e3:.2f} ms in memory; {theirs_rdb * 1e3:.2f} ms SQLite (FULL)",
+            f"{mine / theirs:.1f}x of in-memory; {mine / theirs_rdb:.2f}x of SQLite; "
+            f"{full / theirs_rdb:.2f}x at equal durability",
         ))  # fmt: skip
     return rows
 
@@ -222,7 +244,10 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--budget", type=int, default=30)
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="small sizes, one repeat (CI)")
     args = parser.parse_args()
+    if args.quick:
+        args.trials, args.repeats, args.budget, args.seeds = 10, 1, 4, 1
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)

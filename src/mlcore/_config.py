@@ -9,6 +9,7 @@
 | ``MLCORE_HEARTBEAT_INTERVAL`` | seconds between run heartbeats | ``10`` |
 | ``MLCORE_HEARTBEAT_TIMEOUT`` | a RUNNING run silent this long shows as CRASHED | ``90`` |
 | ``MLCORE_DISABLE_PLUGINS`` | ``1`` = only mlcore's own plugins; or a comma list of names | unset |
+| ``MLCORE_SQLITE_SYNCHRONOUS`` | SQLite sync: ``NORMAL``; ``FULL`` syncs each commit | ``NORMAL`` |
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ __all__ = [
     "flush_interval",
     "heartbeat_interval",
     "heartbeat_timeout",
+    "sqlite_synchronous",
     "tracking_uri_from_env",
 ]
 
@@ -82,3 +84,18 @@ def heartbeat_interval() -> float:
 
 def heartbeat_timeout() -> float:
     return env_float("MLCORE_HEARTBEAT_TIMEOUT", 90.0)
+
+
+SQLITE_SYNCHRONOUS_LEVELS = ("NORMAL", "FULL", "EXTRA")
+
+
+def sqlite_synchronous() -> str:
+    """SQLite's ``synchronous`` level for file stores (WAL): ``NORMAL`` survives application
+    crashes; ``FULL``/``EXTRA`` also survive power loss, syncing the log at every commit."""
+    raw = env_str("MLCORE_SQLITE_SYNCHRONOUS", "NORMAL") or "NORMAL"
+    if raw.upper() not in SQLITE_SYNCHRONOUS_LEVELS:
+        raise InvalidInputError(
+            f"MLCORE_SQLITE_SYNCHRONOUS must be one of {', '.join(SQLITE_SYNCHRONOUS_LEVELS)}, "
+            f"got {raw!r}"
+        )
+    return raw.upper()

@@ -3,7 +3,8 @@
 SQLite (the embedded default) is set up for several processes writing one file:
 
 - WAL journal, so readers never block the writer and vice versa;
-- ``synchronous=NORMAL`` (safe with WAL against application crashes);
+- ``synchronous=NORMAL`` (safe with WAL against application crashes; ``FULL``, which also
+  survives power loss, with ``MLCORE_SQLITE_SYNCHRONOUS=FULL``);
 - write transactions start with ``BEGIN IMMEDIATE``: the write lock is taken up front, so two
   writers queue on the busy timeout instead of deadlocking on a lock upgrade (the classic
   source of "database is locked");
@@ -29,6 +30,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import NullPool, StaticPool
 
+from mlcore._config import sqlite_synchronous
 from mlcore.errors import InvalidInputError
 
 __all__ = [
@@ -97,13 +99,15 @@ def create_sql_engine(url: str) -> Engine:
 
 
 def _configure_sqlite(engine: Engine, *, memory: bool) -> None:
+    synchronous = sqlite_synchronous()  # read once: a bad value fails before any connection
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
         cursor = dbapi_connection.cursor()
         if not memory:
             cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA case_sensitive_like=ON")  # LIKE vs ILIKE as in PostgreSQL
