@@ -4,7 +4,8 @@
   SQLite store: claimed, configured, ended; the sweep's summary and plot included) vs Optuna's
   ``study.optimize`` in memory and with its SQLite storage (what Optuna needs for a study that
   survives its process or has several workers, as every mlcore sweep does). Median of
-  ``--repeats``.
+  ``--repeats``. Also the per-trial cost alone: (T(2N) - T(N)) / N for mlcore and Optuna in
+  memory, which leaves out what a sweep pays once (its summary and parallel-coordinates plot).
 - Quality: best value after ``--budget`` trials, bayes vs random, over ``--seeds`` seeds, on
   Branin, Hartmann-6 and a GradientBoostingRegressor on scikit-learn's diabetes data (RMSE on a
   held-out 30%).
@@ -14,6 +15,7 @@
   trained and the best validation accuracy found.
 
     python benchmarks/bench_sweep.py [--trials 200] [--repeats 3] [--budget 30] [--seeds 5]
+        [--overhead-only] [--quick]
 """
 
 from __future__ import annotations
@@ -82,6 +84,14 @@ def overhead(args: argparse.Namespace, scratch: str) -> list[tuple[str, str, str
                 study.optimize(lambda t: t.suggest_float("x", 0, 1) * 0, n_trials=args.trials)
                 into.append((time.perf_counter() - started) / args.trials)
         mine, theirs, theirs_rdb = (statistics.median(v) for v in (ours, memory, rdb))
+        marginal = per_trial_marginal(args, scratch, method, sampler)
+        rows.append((
+            f"per-trial cost, {method}: (T({2 * args.trials}) - T({args.trials})) / "
+            f"{args.trials} (a sweep's fixed cost, summary and plot, left out)",
+            f"{marginal[0] * 1e3:.2f} ms",
+            f"{marginal[1] * 1e3:.2f} ms in memory",
+            f"{marginal[0] / marginal[1]:.1f}x of in-memory",
+        ))  # fmt: skip
         rows.append((
             f"overhead per no-op trial, {method} ({args.trials} trials)",
             f"{mine * 1e3:.2f} ms",
@@ -89,6 +99,41 @@ def overhead(args: argparse.Namespace, scratch: str) -> list[tuple[str, str, str
             f"{mine / theirs:.1f}x of in-memory; {mine / theirs_rdb:.2f}x of SQLite",
         ))  # fmt: skip
     return rows
+
+
+def per_trial_marginal(
+    args: argparse.Namespace, scratch: str, method: str, sampler: Any
+) -> tuple[float, float]:
+    """What one more no-op trial costs (mlcore, Optuna in memory): the median over
+    ``--repeats`` of the difference between sweeps of 2N and N trials, divided by N. Every
+    mlcore trial is still a stored run (checked)."""
+    import optuna
+
+    import mlcore
+
+    ours: list[float] = []
+    theirs: list[float] = []
+    for repeat in range(args.repeats):
+        times = {}
+        for count in (args.trials, 2 * args.trials):
+            with mlcore.Tracker(f"{scratch}/marginal-{method}-{repeat}-{count}") as tracker:
+                config = {"method": method, "metric": {"name": "v", "goal": "minimize"},
+                          "parameters": {"x": {"min": 0.0, "max": 1.0}}}  # fmt: skip
+                started = time.perf_counter()
+                done = mlcore.sweep(config, lambda: mlcore.log({"v": 0.0}), count=count,
+                                    tracker=tracker)  # fmt: skip
+                times[count] = time.perf_counter() - started
+                assert len(done.runs) == count, len(done.runs)
+                assert all(r.info.status.value == "FINISHED" for r in done.runs)
+            options = {"seed": repeat, "multivariate": True} if method == "bayes" else {}
+            study = optuna.create_study(sampler=sampler(**options))
+            started = time.perf_counter()
+            study.optimize(lambda t: t.suggest_float("x", 0, 1) * 0, n_trials=count)
+            times[-count] = time.perf_counter() - started
+        n = args.trials
+        ours.append((times[2 * n] - times[n]) / n)
+        theirs.append((times[-2 * n] - times[-n]) / n)
+    return statistics.median(ours), statistics.median(theirs)
 
 
 def quality(args: argparse.Namespace, scratch: str) -> list[tuple[str, str, str, str]]:
@@ -222,12 +267,18 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--budget", type=int, default=30)
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--overhead-only", action="store_true", help="skip quality, Hyperband")
+    parser.add_argument("--quick", action="store_true", help="a short run of the overhead rows")
     args = parser.parse_args()
+    if args.quick:
+        args.trials, args.repeats, args.overhead_only = 20, 1, True
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     with scratch_dir() as scratch:
-        rows = overhead(args, scratch) + quality(args, scratch) + hyperband(args, scratch)
+        rows = overhead(args, scratch)
+        if not args.overhead_only:
+            rows += quality(args, scratch) + hyperband(args, scratch)
     report("Sweeps", rows)
 
 
