@@ -9,6 +9,8 @@
   ``synchronous=NORMAL``, Optuna's SQLite keeps SQLite's defaults (rollback journal,
   ``synchronous=FULL``: every commit synced); the equal-durability figure runs mlcore with
   ``MLCORE_SQLITE_SYNCHRONOUS=FULL``. Afterwards both sides' trial counts are checked.
+  Also the per-trial cost alone: (T(2N) - T(N)) / N for mlcore and Optuna in
+  memory, which leaves out what a sweep pays once (its summary and parallel-coordinates plot).
 - Quality: best value after ``--budget`` trials, bayes vs random, over ``--seeds`` seeds, on
   Branin, Hartmann-6 and a GradientBoostingRegressor on scikit-learn's diabetes data (RMSE on a
   held-out 30%).
@@ -18,7 +20,7 @@
   trained and the best validation accuracy found.
 
     python benchmarks/bench_sweep.py [--trials 200] [--repeats 3] [--budget 30] [--seeds 5]
-    python benchmarks/bench_sweep.py --quick
+    python benchmarks/bench_sweep.py [--overhead-only] [--quick]
 """
 
 from __future__ import annotations
@@ -103,6 +105,14 @@ def overhead(args: argparse.Namespace, scratch: str) -> list[tuple[str, str, str
         mine, full, theirs, theirs_rdb = (
             statistics.median(v) for v in (ours, ours_full, memory, rdb)
         )
+        marginal = per_trial_marginal(args, scratch, method, sampler)
+        rows.append((
+            f"per-trial cost, {method}: (T({2 * args.trials}) - T({args.trials})) / "
+            f"{args.trials} (a sweep's fixed cost, summary and plot, left out)",
+            f"{marginal[0] * 1e3:.2f} ms",
+            f"{marginal[1] * 1e3:.2f} ms in memory",
+            f"{marginal[0] / marginal[1]:.1f}x of in-memory",
+        ))  # fmt: skip
         rows.append((
             f"overhead per no-op trial, {method} ({args.trials} trials)",
             f"{mine * 1e3:.2f} ms (NORMAL); {full * 1e3:.2f} ms (FULL)",
@@ -111,6 +121,41 @@ def overhead(args: argparse.Namespace, scratch: str) -> list[tuple[str, str, str
             f"{full / theirs_rdb:.2f}x at equal durability",
         ))  # fmt: skip
     return rows
+
+
+def per_trial_marginal(
+    args: argparse.Namespace, scratch: str, method: str, sampler: Any
+) -> tuple[float, float]:
+    """What one more no-op trial costs (mlcore, Optuna in memory): the median over
+    ``--repeats`` of the difference between sweeps of 2N and N trials, divided by N. Every
+    mlcore trial is still a stored run (checked)."""
+    import optuna
+
+    import mlcore
+
+    ours: list[float] = []
+    theirs: list[float] = []
+    for repeat in range(args.repeats):
+        times = {}
+        for count in (args.trials, 2 * args.trials):
+            with mlcore.Tracker(f"{scratch}/marginal-{method}-{repeat}-{count}") as tracker:
+                config = {"method": method, "metric": {"name": "v", "goal": "minimize"},
+                          "parameters": {"x": {"min": 0.0, "max": 1.0}}}  # fmt: skip
+                started = time.perf_counter()
+                done = mlcore.sweep(config, lambda: mlcore.log({"v": 0.0}), count=count,
+                                    tracker=tracker)  # fmt: skip
+                times[count] = time.perf_counter() - started
+                assert len(done.runs) == count, len(done.runs)
+                assert all(r.info.status.value == "FINISHED" for r in done.runs)
+            options = {"seed": repeat, "multivariate": True} if method == "bayes" else {}
+            study = optuna.create_study(sampler=sampler(**options))
+            started = time.perf_counter()
+            study.optimize(lambda t: t.suggest_float("x", 0, 1) * 0, n_trials=count)
+            times[-count] = time.perf_counter() - started
+        n = args.trials
+        ours.append((times[2 * n] - times[n]) / n)
+        theirs.append((times[-2 * n] - times[-n]) / n)
+    return statistics.median(ours), statistics.median(theirs)
 
 
 def quality(args: argparse.Namespace, scratch: str) -> list[tuple[str, str, str, str]]:
@@ -244,15 +289,19 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--budget", type=int, default=30)
     parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--quick", action="store_true", help="small sizes, one repeat (CI)")
+    parser.add_argument("--overhead-only", action="store_true", help="skip quality, Hyperband")
+    parser.add_argument("--quick", action="store_true", help="the overhead rows, small (CI)")
     args = parser.parse_args()
     if args.quick:
         args.trials, args.repeats, args.budget, args.seeds = 10, 1, 4, 1
+        args.overhead_only = True
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     with scratch_dir() as scratch:
-        rows = overhead(args, scratch) + quality(args, scratch) + hyperband(args, scratch)
+        rows = overhead(args, scratch)
+        if not args.overhead_only:
+            rows += quality(args, scratch) + hyperband(args, scratch)
     report("Sweeps", rows)
 
 

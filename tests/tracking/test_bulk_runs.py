@@ -111,6 +111,28 @@ def test_config_run_id_and_source_tags(tracker: Tracker) -> None:
     assert _count(tracker) == 1
 
 
+def test_resuming_a_run_created_in_bulk(tracker: Tracker) -> None:
+    """How a sweep's trial starts the run its agent claimed: the handle shows the run as
+    created, and as changed where this tracker changed it in between."""
+    claimed, renamed = tracker.create_runs(
+        [RunSpec(name="trial-0", config={"lr": 0.1}), RunSpec(name="trial-1", config={"lr": 1})],
+        experiment="bulk",
+    )
+    tracker.update_config(renamed.info.run_id, {"depth": 3})
+    tracker.update_run(renamed.info.run_id, name="trial-1b")
+    for run, name, config in (
+        (claimed, "trial-0", {"lr": 0.1}),
+        (renamed, "trial-1b", {"lr": 1, "depth": 3}),
+    ):
+        with tracker.start_run(run_id=run.info.run_id) as handle:
+            assert (handle.name, handle.info.status.value) == (name, "RUNNING")
+            assert dict(handle.config) == config
+            handle.log_metric("m", 1.0)
+        stored = tracker.get_run(run.info.run_id)
+        assert (stored.info.name, stored.info.status.value) == (name, "FINISHED")
+        assert (stored.config, stored.data.metrics) == (config, {"m": 1.0})
+
+
 def test_bad_input_creates_nothing(tracker: Tracker) -> None:
     good = RunSpec(name="good")
     with pytest.raises(NotFoundError):

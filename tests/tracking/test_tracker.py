@@ -68,6 +68,32 @@ def test_experiment_crud(tracker: Tracker) -> None:
     assert tracker.get_or_create_experiment("e2").experiment_id == exp.experiment_id
 
 
+def test_runs_follow_experiment_renames_and_deletes(tracker: Tracker) -> None:
+    """The tracker remembers which experiment a name means (a run start costs no lookup);
+    a rename or delete through it is seen by the next run."""
+    first = tracker.start_run("e1")
+    first.end()
+    exp_id = first.info.experiment_id
+    tracker.rename_experiment(exp_id, "e2")
+    with tracker.start_run("e1") as fresh:  # the name is free again: a new experiment
+        pass
+    assert fresh.info.experiment_id != exp_id
+    with tracker.start_run("e2") as renamed:
+        pass
+    assert renamed.info.experiment_id == exp_id
+    tracker.delete_experiment(exp_id)
+    with pytest.raises(InvalidInputError, match="deleted"):
+        tracker.start_run("e2")
+    assert {r.info.run_id for r in tracker.search_runs(exp_id, view="all")} == {
+        renamed.id,
+        first.id,
+    }
+    tracker.restore_experiment(exp_id)
+    with tracker.start_run(exp_id) as by_id:
+        pass
+    assert by_id.info.experiment_id == exp_id
+
+
 def test_runs_crud_and_status(tracker: Tracker) -> None:
     run = tracker.create_run("exp", name="r", params={"a": 1}, tags={"t": "x"})
     assert run.info.status is RunStatus.RUNNING

@@ -238,23 +238,8 @@ class TrackingStore(StoreBase, abc.ABC):
     ) -> RunInfo:
         """Change a run's status, end time, name or liveness deadline, and set ``tags``, in
         one transaction (a run never shows its final status without its final tags)."""
-        from mlcore.types import RunStatus
-
         run_id = check_run_id(run_id)
-        status_value = None
-        if status is not None:
-            try:
-                status_value = RunStatus(str(status).upper())
-            except ValueError:
-                raise InvalidInputError(
-                    f"unknown run status {status!r}; statuses are "
-                    f"{', '.join(s.value for s in RunStatus)}",
-                    field="status",
-                ) from None
-            if status_value is RunStatus.CRASHED:
-                raise InvalidInputError(
-                    "CRASHED is derived from a stale heartbeat and cannot be set", field="status"
-                )
+        status_value = None if status is None else _settable_status(status)
         if name is not None:
             check.check_name(name, "run name")
         tags_clean = clean_tags(tags) if tags else {}
@@ -267,6 +252,34 @@ class TrackingStore(StoreBase, abc.ABC):
                 alive_until=alive_until,
                 tags=tags_clean,
             )
+
+    @final
+    def end_run(
+        self,
+        run_id: str,
+        *,
+        status: RunStatus | str = "FINISHED",
+        end_time: int,
+        tags: Mapping[str, Any] | None = None,
+    ) -> RunInfo:
+        """End a run: set its status, end time and ``tags`` in one transaction (as
+        :meth:`update_run` does), then merge its small metric chunks (:meth:`compact_metrics`).
+
+        Returns the run's info as ended.
+        """
+        run_id = check_run_id(run_id)
+        status_value = _settable_status(status).value
+        tags_clean = clean_tags(tags) if tags else {}
+        with self._boundary():
+            return self._end_run(run_id, status_value, end_time, tags_clean)
+
+    def _end_run(self, run_id: str, status: str, end_time: int, tags: dict[str, str]) -> RunInfo:
+        """:meth:`end_run`; a backend that can do it in fewer round trips overrides this."""
+        info = self._update_run(
+            run_id, status=status, end_time=end_time, name=None, alive_until=None, tags=tags
+        )
+        self._compact_metrics(run_id)
+        return info
 
     @final
     def heartbeat(self, run_ids: Sequence[str], alive_until: int) -> None:
@@ -576,3 +589,21 @@ class TrackingStore(StoreBase, abc.ABC):
 
     @abc.abstractmethod
     def _artifact_records(self, run_id: str, prefix: str) -> dict[str, FileInfo]: ...
+
+
+def _settable_status(status: RunStatus | str) -> RunStatus:
+    """``status`` as a RunStatus a caller may set; InvalidInputError otherwise."""
+    from mlcore.types import RunStatus
+
+    try:
+        value = RunStatus(str(status).upper())
+    except ValueError:
+        raise InvalidInputError(
+            f"unknown run status {status!r}; statuses are {', '.join(s.value for s in RunStatus)}",
+            field="status",
+        ) from None
+    if value is RunStatus.CRASHED:
+        raise InvalidInputError(
+            "CRASHED is derived from a stale heartbeat and cannot be set", field="status"
+        )
+    return value

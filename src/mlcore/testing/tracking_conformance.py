@@ -202,6 +202,54 @@ class TrackingStoreConformance:
             store.update_run(run_id, status="FINISHED", tags={"bad\nkey": "x"})
         assert store.get_run(run_id).info.status is RunStatus.FAILED  # nothing applied
 
+    def test_no_run_is_created_in_a_deleted_experiment(
+        self, store: TrackingStore, experiment_id: str
+    ) -> None:
+        store.delete_experiment(experiment_id)
+        with pytest.raises(InvalidInputError, match="deleted"):
+            store.create_run(experiment_id, name="r", start_time=1, tags={"a": 1})
+        store.restore_experiment(experiment_id)
+        assert list(store.search_runs([experiment_id])) == []
+        new_run(store, experiment_id)
+        assert len(list(store.search_runs([experiment_id]))) == 1
+
+    def test_end_run_sets_status_end_time_and_tags_together(
+        self, store: TrackingStore, experiment_id: str
+    ) -> None:
+        run_id = new_run(store, experiment_id, tags={"stage": "train"}, alive_until=now_ms())
+        info = store.end_run(run_id, status="failed", end_time=9_000, tags={"stage": "done"})
+        assert (info.run_id, info.status, info.end_time) == (run_id, RunStatus.FAILED, 9_000)
+        run = store.get_run(run_id)
+        assert run.info == info
+        assert run.data.tags == {"stage": "done"}
+        later = store.end_run(run_id, end_time=10_000)  # FINISHED by default
+        assert (later.status, later.end_time) == (RunStatus.FINISHED, 10_000)
+
+    def test_end_run_refuses_bad_input_and_unknown_runs(
+        self, store: TrackingStore, experiment_id: str
+    ) -> None:
+        run_id = new_run(store, experiment_id)
+        for status, message in (("DONE", "unknown run status"), ("CRASHED", "heartbeat")):
+            with pytest.raises(InvalidInputError, match=message):
+                store.end_run(run_id, status=status, end_time=1)
+        with pytest.raises(InvalidInputError):
+            store.end_run(run_id, end_time=1, tags={"bad\nkey": "x"})
+        with pytest.raises(NotFoundError):
+            store.end_run("0" * 32, end_time=1)
+        run = store.get_run(run_id)
+        assert (run.info.status, run.info.end_time) == (RunStatus.RUNNING, None)
+
+    def test_end_run_compacts_and_keeps_every_point(
+        self, store: TrackingStore, experiment_id: str
+    ) -> None:
+        run_id = new_run(store, experiment_id)
+        for i in range(40):
+            store.log_metrics([(run_id, "m", float(i), i, i)], batch_id=uuid.uuid4().hex)
+        store.end_run(run_id, end_time=now_ms())
+        history = store.metric_history(run_id, "m")
+        assert history.column("value").to_pylist() == [float(i) for i in range(40)]
+        assert store.compact_metrics(run_id) == 0  # nothing left to merge
+
     def test_create_runs_in_one_call(self, store: TrackingStore, experiment_id: str) -> None:
         parent = new_run(store, experiment_id, name="pipeline")
         created = store.create_runs(

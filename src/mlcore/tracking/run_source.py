@@ -143,9 +143,26 @@ def _git_commit(start: str) -> str | None:
     return None
 
 
+_cached: dict[tuple[str, str], dict[str, str]] = {}
+
+
 def source_tags() -> dict[str, str]:
-    """Tags describing the program that created a run."""
+    """Tags describing the program that created a run.
+
+    Read once per program and working directory in a process (git's HEAD is not probed again
+    for every run).
+    """
     argv0 = sys.argv[0] if sys.argv and sys.argv[0] else ""
+    key = (argv0, "" if argv0 and os.path.isabs(argv0) else os.getcwd())
+    found = _cached.get(key)
+    if found is None:
+        if len(_cached) > 64:
+            _cached.clear()
+        found = _cached[key] = _source_tags(argv0)
+    return dict(found)
+
+
+def _source_tags(argv0: str) -> dict[str, str]:
     tags = {
         "mlcore.source.name": os.path.abspath(argv0) if argv0 and argv0 != "-c" else "<interactive>"
     }

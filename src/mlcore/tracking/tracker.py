@@ -95,7 +95,10 @@ class Tracker:
         )
         self._artifact_stores: dict[str, ArtifactStore] = {}
         self._known_runs: set[str] = set()
+        self._fresh_runs: dict[str, Run] = {}  # created in bulk, not resumed yet
         self._valid_keys: set[str] = set()
+        # (is the default, name or id as text) -> experiment id
+        self._known_experiments: dict[tuple[bool, str], str] = {}
         self._open_runs: dict[str, ActiveRun] = {}
         self._lock = threading.Lock()
         self._closed = False
@@ -163,12 +166,15 @@ class Tracker:
         return self._store.search_experiments(view)
 
     def rename_experiment(self, experiment_id: str, new_name: str) -> None:
+        self._known_experiments.clear()
         self._store.rename_experiment(experiment_id, new_name)
 
     def delete_experiment(self, experiment_id: str) -> None:
+        self._known_experiments.clear()
         self._store.delete_experiment(experiment_id)
 
     def restore_experiment(self, experiment_id: str) -> None:
+        self._known_experiments.clear()
         self._store.restore_experiment(experiment_id)
 
     def set_experiment_tag(self, experiment_id: str, key: str, value: Any) -> None:
@@ -303,7 +309,16 @@ class Tracker:
             self._remember_run(run.info.run_id)
             if spec.heartbeat:
                 self._writer.register_run(run.info.run_id)
+                self._keep_fresh(run)
         return created
+
+    def _keep_fresh(self, run: Run) -> None:
+        """Remember a run just created in bulk until it is resumed here (how a sweep's trial
+        starts the run its agent claimed): the resume then needs no read. Forgotten when this
+        tracker changes the run's info or config."""
+        if len(self._fresh_runs) > 1000:
+            self._fresh_runs.clear()
+        self._fresh_runs[run.info.run_id] = run
 
     def end_runs(self, runs: Sequence[RunEnd]) -> None:
         """End runs in bulk: their status, end time and tags, in one transaction. Unlike
@@ -324,6 +339,7 @@ class Tracker:
         ]
         for update in updates:
             self._writer.unregister_run(update.run_id)
+            self._fresh_runs.pop(update.run_id, None)
         return updates
 
     def resolve_experiment_id(self, experiment: str | None = None) -> str:
@@ -331,14 +347,37 @@ class Tracker:
         :meth:`create_run` does). None: ``$MLCORE_EXPERIMENT_NAME``, else ``Default``."""
         if experiment is None:
             name = _config.env_str("MLCORE_EXPERIMENT_NAME") or _config.DEFAULT_EXPERIMENT
-            return self.get_or_create_experiment(name).experiment_id
-        text = str(experiment)
+            known = self._known_experiments.get((True, name))
+            if known is None:
+                known = self.get_or_create_experiment(name).experiment_id
+                self._remember_experiment((True, name), known)
+            return known
+        return self._experiment_id_of(str(experiment))
+
+    def _experiment_id_of(self, text: str) -> str:
+        """The id of the experiment named (else numbered) ``text``, created if missing.
+
+        Remembered per tracker: a run start costs no lookup. A rename or delete through this
+        tracker forgets what it remembered; the store still refuses runs in a deleted
+        experiment.
+        """
+        known = self._known_experiments.get((False, text))
+        if known is not None:
+            return known
         found = self._store.get_experiment_by_name(text)
         if found is not None:
-            return found.experiment_id
-        if text.isdigit():
-            return self._store.get_experiment(text).experiment_id
-        return self.get_or_create_experiment(text).experiment_id
+            experiment_id = found.experiment_id
+        elif text.isdigit():
+            experiment_id = self._store.get_experiment(text).experiment_id
+        else:
+            experiment_id = self.get_or_create_experiment(text).experiment_id
+        self._remember_experiment((False, text), experiment_id)
+        return experiment_id
+
+    def _remember_experiment(self, key: tuple[bool, str], experiment_id: str) -> None:
+        if len(self._known_experiments) > 1000:
+            self._known_experiments.clear()
+        self._known_experiments[key] = experiment_id
 
     def _target_experiment(self, experiment: str | None, experiment_id: str | None) -> str:
         if experiment_id is None:
@@ -387,7 +426,8 @@ class Tracker:
             self._store.update_run(run_id, status="RUNNING", alive_until=self._writer.alive_until())
         self._remember_run(run_id)
         self._writer.register_run(run_id)
-        return self._store.get_run(run_id)
+        fresh = self._fresh_runs.pop(run_id, None)
+        return fresh if fresh is not None else self._store.get_run(run_id)
 
     def _forget_open_run(self, handle: ActiveRun) -> None:
         with self._lock:
@@ -404,22 +444,24 @@ class Tracker:
         """End a run: store its buffered metrics, then set status and end time."""
         check_run_id(run_id)
         self._writer.unregister_run(run_id)
+        self._fresh_runs.pop(run_id, None)
         self._writer.flush()
-        info = self._store.update_run(
+        return self._store.end_run(
             run_id, status=status, end_time=end_time if end_time is not None else _now_ms()
         )
-        self._store.compact_metrics(run_id)
-        return info
 
     set_terminated = end_run  # MLflow's name
 
     def update_run(self, run_id: str, *, name: str | None = None) -> RunInfo:
+        self._fresh_runs.pop(run_id, None)
         return self._store.update_run(run_id, name=name)
 
     def delete_run(self, run_id: str) -> None:
+        self._fresh_runs.pop(run_id, None)
         self._store.delete_run(run_id)
 
     def restore_run(self, run_id: str) -> None:
+        self._fresh_runs.pop(run_id, None)
         self._store.restore_run(run_id)
 
     def _end_open_runs(self, status: str) -> None:
@@ -518,6 +560,7 @@ class Tracker:
 
     def update_config(self, run_id: str, config: Mapping[str, Any]) -> dict[str, Any]:
         """Merge ``config`` into the run's config and params; returns the merged config."""
+        self._fresh_runs.pop(run_id, None)
         return self._store.update_run_config(run_id, config)
 
     def log_batch(

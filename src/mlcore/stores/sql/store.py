@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from sqlalchemy import Connection, bindparam, delete, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 
@@ -25,7 +25,7 @@ from mlcore.filters import Expr, OrderBy
 from mlcore.stores.base import MetadataStore, MetricPoint, NewRun, RunUpdate
 from mlcore.stores.paging import RunPage, encode_page_token, page_token_after
 from mlcore.stores.queries import SearchQuery
-from mlcore.stores.sql import metric_ops, migrate
+from mlcore.stores.sql import metric_ops, migrate, sqlite_runs
 from mlcore.stores.sql.artifact_version_ops import SqlArtifactVersionOps
 from mlcore.stores.sql.engine import Transactions, create_sql_engine, is_sqlite_memory
 from mlcore.stores.sql.registry_ops import SqlRegistryOps
@@ -44,6 +44,7 @@ from mlcore.stores.sql.schema import (
     artifact_files,
     experiment_tags,
     experiments,
+    metric_chunks,
     runs,
 )
 from mlcore.stores.sql.schema import params as params_table
@@ -82,6 +83,22 @@ _EXPERIMENT_FOR_RUN = select(experiments.c.artifact_location, experiments.c.life
 )
 _UPDATE_RUN = update(runs).where(runs.c.run_id == bindparam("target_run_id"))
 _RUN_ROW = select(*RUN_COLUMNS).where(runs.c.run_id == bindparam("run_id"))
+_END_RUN = (
+    update(runs)
+    .where(runs.c.run_id == bindparam("target_run_id"))
+    .values(
+        status=bindparam("status"), end_time=bindparam("end_time"), alive_until=bindparam("alive")
+    )
+)
+_END_RUN_RETURNING = _END_RUN.returning(*RUN_COLUMNS)
+# a run needs compacting when a metric of it has more than COMPACT_THRESHOLD chunks
+_NEEDS_COMPACTING = (
+    select(metric_chunks.c.key)
+    .where(metric_chunks.c.run_pk == bindparam("pk"))
+    .group_by(metric_chunks.c.key)
+    .having(func.count() > metric_ops.COMPACT_THRESHOLD)
+    .limit(1)
+)
 _INSERT_TAGS = insert(tags_table)
 _INSERT_PARAMS = insert(params_table)
 _ARTIFACT_RECORDS = select(artifact_files).where(artifact_files.c.run_pk == bindparam("pk"))
@@ -118,6 +135,8 @@ class SqlStore(SqlRegistryOps, SqlArtifactVersionOps, MetadataStore):
             self._engine = create_sql_engine(url)
             self._tx = Transactions(self._engine, serialize=self._is_memory())
             migrate.upgrade(self._engine)
+        # SQLite starts and ends runs through its own driver (see sqlite_runs)
+        self._sqlite = self._engine.dialect.name == "sqlite"
         if self._engine.dialect.name in MYSQL_DIALECTS:
             self.max_artifact_path_length = MAX_MYSQL_ARTIFACT_PATH
         self.default_artifact_root = _normalise_root(artifact_uri) or self._default_root()
@@ -274,6 +293,19 @@ class SqlStore(SqlRegistryOps, SqlArtifactVersionOps, MetadataStore):
         params: dict[str, str],
     ) -> Run:
         new_id = run_id or uuid.uuid4().hex
+        if self._sqlite:
+            return self._create_run_sqlite(
+                int(experiment_id),
+                new_id,
+                name=name,
+                start_time=start_time,
+                tags=tags,
+                parent_run_id=parent_run_id,
+                config_json=config_json,
+                user=user,
+                alive_until=alive_until,
+                params=params,
+            )
 
         def create(conn: Connection) -> Run:
             experiment = conn.execute(
@@ -324,10 +356,50 @@ class SqlStore(SqlRegistryOps, SqlArtifactVersionOps, MetadataStore):
 
         return self._tx.run(create)
 
+    def _create_run_sqlite(
+        self,
+        experiment_id: int,
+        run_id: str,
+        *,
+        name: str,
+        start_time: int,
+        tags: dict[str, str],
+        parent_run_id: str | None,
+        config_json: str,
+        user: str | None,
+        alive_until: int | None,
+        params: dict[str, str],
+    ) -> Run:
+        def create(cursor: Any) -> Run:
+            location = sqlite_runs.experiment_location(cursor, experiment_id)
+            if parent_run_id is not None:
+                sqlite_runs.require_run(cursor, parent_run_id, what="parent run")
+            values = {
+                "run_id": run_id,
+                "experiment_id": experiment_id,
+                "name": name,
+                "status": "RUNNING",
+                "start_time": start_time,
+                "end_time": None,
+                "parent_run_id": parent_run_id,
+                "user": user if user is not None else _config.current_user(),
+                "artifact_uri": join_uri(location, run_id),
+                "lifecycle_stage": "active",
+                "alive_until": alive_until,
+                "config": config_json,
+            }
+            row = tuple([values[field] for field in sqlite_runs.RUN_FIELDS])
+            sqlite_runs.insert_run(cursor, row, tags, params)
+            return new_run(values, tags, params)
+
+        return self._tx.run_sqlite(create)
+
     def _create_runs(
         self, experiment_id: str, new_runs: list[NewRun], updates: list[RunUpdate]
     ) -> list[Run]:
         user = _config.current_user()
+        if self._sqlite:
+            return self._create_runs_sqlite(int(experiment_id), new_runs, updates, user)
 
         def create(conn: Connection) -> list[Run]:
             if updates:
@@ -405,6 +477,54 @@ class SqlStore(SqlRegistryOps, SqlArtifactVersionOps, MetadataStore):
 
         return self._tx.run(create)
 
+    def _create_runs_sqlite(
+        self,
+        experiment_id: int,
+        new_runs: list[NewRun],
+        updates: list[RunUpdate],
+        user: str | None,
+    ) -> list[Run]:
+        def create(cursor: Any) -> list[Run]:
+            if updates:
+                sqlite_runs.apply_updates(cursor, updates)
+            if not new_runs:
+                return []
+            location = sqlite_runs.experiment_location(cursor, experiment_id)
+            for parent in {n.parent_run_id for n in new_runs if n.parent_run_id is not None}:
+                sqlite_runs.require_run(cursor, parent, what="parent run")
+            rows = []
+            for new in new_runs:
+                run_id = new.run_id or uuid.uuid4().hex
+                rows.append(
+                    {
+                        "run_id": run_id,
+                        "experiment_id": experiment_id,
+                        "name": new.name,
+                        "status": "RUNNING",
+                        "start_time": new.start_time,
+                        "end_time": None,
+                        "parent_run_id": new.parent_run_id,
+                        "user": user,
+                        "artifact_uri": join_uri(location, run_id),
+                        "lifecycle_stage": "active",
+                        "alive_until": new.alive_until,
+                        "config": "{}",
+                    }
+                )
+            fields = sqlite_runs.RUN_FIELDS
+            sqlite_runs.insert_runs(
+                cursor,
+                [
+                    (tuple([row[f] for f in fields]), dict(new.tags), dict(new.params))
+                    for row, new in zip(rows, new_runs)
+                ],
+            )
+            return [
+                new_run(row, dict(new.tags), dict(new.params)) for row, new in zip(rows, new_runs)
+            ]
+
+        return self._tx.run_sqlite(create)
+
     def _run_pks(self, conn: Connection, run_ids: list[str]) -> dict[str, int]:
         found: dict[str, int] = {}
         if len(run_ids) <= 2:  # a pre-compiled statement beats an expanding IN here
@@ -421,6 +541,9 @@ class SqlStore(SqlRegistryOps, SqlArtifactVersionOps, MetadataStore):
         return found
 
     def _update_runs(self, updates: list[RunUpdate]) -> None:
+        if self._sqlite:
+            self._tx.run_sqlite(lambda cursor: sqlite_runs.apply_updates(cursor, updates))
+            return
         self._tx.run(lambda conn: self._apply_updates(conn, updates))
 
     def _apply_updates(self, conn: Connection, updates: list[RunUpdate]) -> None:
@@ -485,6 +608,41 @@ class SqlStore(SqlRegistryOps, SqlArtifactVersionOps, MetadataStore):
             return run_info(row, now_ms())
 
         return self._tx.run(apply)
+
+    def _end_run(self, run_id: str, status: str, end_time: int, tags: dict[str, str]) -> RunInfo:
+        """One transaction sets the status and checks whether any metric needs compacting;
+        only a run that does gets a second one (compaction failing never un-ends a run)."""
+        if status == "RUNNING":  # keeps its liveness deadline, as update_run does
+            return super()._end_run(run_id, status, end_time, tags)
+        values = {"target_run_id": run_id, "status": status, "end_time": end_time, "alive": None}
+        if self._sqlite:
+            row, compact = self._tx.run_sqlite(
+                lambda cursor: sqlite_runs.end_run(cursor, run_id, status, end_time, tags)
+            )
+            info = run_info(row, now_ms())
+            if compact:
+                self._compact_metrics(run_id)
+            return info
+
+        def apply(conn: Connection) -> tuple[RunInfo, bool]:
+            if conn.dialect.update_returning:  # SQLite, PostgreSQL: no read-back
+                row = conn.execute(_END_RUN_RETURNING, values).first()
+            else:
+                conn.execute(_END_RUN, values)
+                row = conn.execute(_RUN_ROW, {"run_id": run_id}).first()
+            if row is None:
+                raise NotFoundError(f"run {run_id!r} not found")
+            pk = row[0]
+            if tags:
+                rows = [{"run_pk": pk, "key": k, "value": v} for k, v in tags.items()]
+                upsert(conn, tags_table, rows, ["run_pk", "key"], ["value"])
+            compact = conn.execute(_NEEDS_COMPACTING, {"pk": pk}).first() is not None
+            return run_info(row, now_ms()), compact
+
+        info, compact = self._tx.run(apply)
+        if compact:
+            self._compact_metrics(run_id)
+        return info
 
     def _heartbeat(self, run_ids: list[str], alive_until: int) -> None:
         def beat(conn: Connection) -> None:
