@@ -19,7 +19,7 @@ from sqlalchemy.dialects import sqlite
 from mlcore._validation import numeric_or_none
 from mlcore.errors import AlreadyExistsError, InvalidInputError, NotFoundError
 from mlcore.stores.records import RunUpdate
-from mlcore.stores.sql.metric_ops import COMPACT_THRESHOLD
+from mlcore.stores.sql.metric_ops import SMALL_CHUNK_POINTS
 from mlcore.stores.sql.rows import RUN_COLUMNS
 from mlcore.stores.sql.schema import experiments, metric_chunks, runs
 from mlcore.stores.sql.schema import params as params_table
@@ -90,9 +90,12 @@ def _sql() -> dict[str, str]:
         ),
         "needs_compacting": text(
             select(metric_chunks.c.key)
-            .where(metric_chunks.c.run_pk == bindparam("pk"))
+            .where(
+                metric_chunks.c.run_pk == bindparam("pk"),
+                metric_chunks.c.count < literal_column(str(int(SMALL_CHUNK_POINTS))),
+            )
             .group_by(metric_chunks.c.key)
-            .having(func.count() > literal_column(str(int(COMPACT_THRESHOLD))))
+            .having(func.count() > literal_column("1"))
         ),
     }
 

@@ -91,12 +91,15 @@ _END_RUN = (
     )
 )
 _END_RUN_RETURNING = _END_RUN.returning(*RUN_COLUMNS)
-# a run needs compacting when a metric of it has more than COMPACT_THRESHOLD chunks
+# a run may need compacting when a metric of it has two small chunks (metric_ops.compact)
 _NEEDS_COMPACTING = (
     select(metric_chunks.c.key)
-    .where(metric_chunks.c.run_pk == bindparam("pk"))
+    .where(
+        metric_chunks.c.run_pk == bindparam("pk"),
+        metric_chunks.c.count < metric_ops.SMALL_CHUNK_POINTS,
+    )
     .group_by(metric_chunks.c.key)
-    .having(func.count() > metric_ops.COMPACT_THRESHOLD)
+    .having(func.count() > 1)
     .limit(1)
 )
 _INSERT_TAGS = insert(tags_table)
