@@ -15,9 +15,10 @@ from mlcore.artifacts import ArtifactStore, resolve_artifact_store
 from mlcore.artifacts.http import HttpArtifactStore
 from mlcore.server import Server
 from mlcore.stores import MetadataStore, resolve_store
+from mlcore.stores.artifact_versions_api import content_path
 from mlcore.stores.http import HttpStore
 from mlcore.testing import ArtifactStoreConformance, StoreConformance
-from mlcore.types import FileInfo, ModelStage
+from mlcore.types import ArtifactFile, FileInfo, ModelStage
 
 
 def _stored(store: MetadataStore, run_id: str, path: str, data: bytes) -> FileInfo:
@@ -38,6 +39,12 @@ class TestHttpStore(StoreConformance):
         yield store
         store.close()
         srv.stop()
+
+    def stored_file(self, store: MetadataStore, path: str, data: bytes) -> ArtifactFile:
+        """The server records an artifact version's files from the bytes it stores: upload."""
+        digest = hashlib.sha256(data).hexdigest()
+        resolve_artifact_store(store.default_artifact_root).put_bytes(data, content_path(digest))
+        return ArtifactFile(path=path, sha256=digest, size=len(data))
 
     # The server records hashes of the bytes it stores (tests/server/test_model_hashes.py), so
     # these two suite tests run here on uploaded files instead of made-up hashes.

@@ -3,6 +3,7 @@ names are measured in the unit the stores hold (characters of the decoded path).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,8 @@ from mlcore._validation import (
 )
 from mlcore.errors import InvalidInputError
 from mlcore.server.tracking import ServerOptions, create_tracking_app
+from mlcore.stores.artifact_versions_api import content_path, manifest_digest
+from mlcore.types import ArtifactFile
 
 EXPERIMENT = {"name": "e", "artifact_location": None, "tags": {}, "description": None}
 
@@ -137,8 +140,12 @@ def _response_schema(spec: dict[str, Any], path: str) -> dict[str, Any]:
 def test_artifacts_of_run_answers_what_its_spec_declares(client: TestClient) -> None:
     jsonschema = pytest.importorskip("jsonschema")
     run_id = _run(client)
-    version = {"name": "ds", "type": "dataset", "digest": "a" * 64, "description": None,
-               "files": [{"path": "x", "sha256": "b" * 64, "size": 3, "ref": None}],
+    # the server records a version's files from the bytes it stores: upload them first
+    sha = hashlib.sha256(b"abc").hexdigest()
+    assert client.put(f"/api/v1/artifact-files/{content_path(sha)}", content=b"abc").is_success
+    files = [ArtifactFile(path="x", sha256=sha, size=3)]
+    version = {"name": "ds", "type": "dataset", "digest": manifest_digest(files),
+               "description": None, "files": [f.model_dump() for f in files],
                "metadata": {"a": 1}, "producer_run_id": run_id, "aliases": []}  # fmt: skip
     assert client.post("/api/v1/create-artifact-version", json=version).is_success
     answer = client.post("/api/v1/artifacts-of-run", json={"run_id": run_id}).json()

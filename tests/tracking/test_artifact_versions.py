@@ -159,3 +159,24 @@ def test_lineage_includes_models_and_runs(tmp_path: Path) -> None:
     assert "models:/m/1" in {n.id for n in from_run.nodes}
     shallow = mlcore.get_tracker().lineage(prep.id, depth=1)
     assert {n.id for n in shallow.nodes} == {prep.id, "ds:v0"}
+
+
+def test_a_recorded_digest_is_never_answered_with_other_files(tmp_path: Path) -> None:
+    tracker = mlcore.get_tracker()
+    data = write(tmp_path / "d.csv", "real bytes")
+    with mlcore.start_run():
+        artifact = mlcore.Artifact("ds", "dataset")
+        artifact.add_file(data)
+        mlcore.log_artifact(artifact, aliases=["good"])
+    logged = tracker.artifact("ds:v0")
+    recorded = logged.files[0]
+    forged = recorded.model_copy(update={"sha256": "0" * 64, "size": 3})
+    store = tracker.store
+    with pytest.raises(IntegrityError, match="recorded hashes never change"):
+        store.create_artifact_version(  # type: ignore[attr-defined]
+            "ds", "dataset", digest=logged.version.digest, files=[forged], aliases=["bad"]
+        )
+    again = tracker.artifact("ds:v0")
+    assert again.files == [recorded]  # nothing changed: not the hash, not the aliases
+    assert again.version.aliases == ["latest", "good"]
+    assert Path(again.download(tmp_path / "out"), "d.csv").read_text() == "real bytes"

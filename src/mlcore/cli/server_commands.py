@@ -29,6 +29,29 @@ def add_network_arguments(parser: argparse.ArgumentParser) -> None:
     """``--allowed-hosts`` and ``--trusted-proxies`` (shared with ``mlcore serve``)."""
     parser.add_argument("--allowed-hosts", default="", metavar="HOSTS", help=HOSTS_HELP)
     parser.add_argument("--trusted-proxies", metavar="IPS", help=PROXIES_HELP)
+    parser.add_argument(
+        "--header-timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="close a connection that has not sent a whole request head in this time",
+    )
+    parser.add_argument(
+        "--keep-alive-timeout",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="close an idle keep-alive connection after this time",
+    )
+
+
+def connection_limits(args: argparse.Namespace) -> Any:
+    """The :class:`~mlcore.web.connections.ConnectionLimits` of the network arguments."""
+    from mlcore.web.connections import ConnectionLimits
+
+    return ConnectionLimits(
+        header_timeout_s=args.header_timeout, keep_alive_s=args.keep_alive_timeout
+    )
 
 
 def split_list(text: str) -> list[str]:
@@ -98,5 +121,5 @@ def server_command(_tracker: object, args: argparse.Namespace) -> int:
         max_uploads_per_client=args.max_uploads_per_client,
         upload_idle_timeout_s=args.upload_idle_timeout,
     )
-    srv.run(host=args.host, port=args.port, workers=args.workers)
+    srv.run(host=args.host, port=args.port, workers=args.workers, limits=connection_limits(args))
     return 0

@@ -7,7 +7,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from mlcore.cli.output import emit_json, print_table
-from mlcore.cli.server_commands import add_network_arguments, split_list
+from mlcore.cli.server_commands import add_network_arguments, connection_limits, split_list
 
 if TYPE_CHECKING:
     from mlcore.tracking import Tracker
@@ -132,7 +132,13 @@ def serve_command(_tracker: object, args: argparse.Namespace) -> int:
         f"http://{args.host}:{args.port}",
         file=sys.stderr,
     )
-    srv.run(host=args.host, port=args.port, workers=args.workers, access_log=args.access_log)
+    srv.run(
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        access_log=args.access_log,
+        limits=connection_limits(args),
+    )
     return 0
 
 

@@ -8,6 +8,10 @@ url = srv.start(port=0)     # background thread: "http://127.0.0.1:PORT" (notebo
 srv.stop(); srv.run(host="127.0.0.1", port=5000, workers=4)   # blocking, uvicorn
 ```
 
+Both ways of running apply :class:`~mlcore.web.connections.ConnectionLimits` (``limits=``): a
+connection slow to send its request head is closed after 10 s, an idle keep-alive one after
+5 s, and a request head over 64 KiB is refused.
+
 Needs the server extra: ``pip install "mlcore[server]"`` (FastAPI, uvicorn, httpx).
 """
 
@@ -28,6 +32,7 @@ from mlcore.web.hosts import HostPolicy, check_network_options
 
 if TYPE_CHECKING:
     from mlcore.serving import ServingOptions
+    from mlcore.web.connections import ConnectionLimits
 
 __all__ = ["Server", "ServerOptions"]
 
@@ -151,7 +156,9 @@ class Server:
         if isinstance(policy, HostPolicy):
             policy.allow_bind(host)
 
-    def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+    def start(
+        self, host: str = "127.0.0.1", port: int = 0, *, limits: ConnectionLimits | None = None
+    ) -> str:
         """Serve in a background thread; returns the base URL once it accepts connections."""
         import uvicorn
 
@@ -164,6 +171,7 @@ class Server:
             lifespan="on",
             access_log=False,
             proxy_headers=False,  # the guard reads them, from trusted proxies only
+            **_connection_settings(limits),
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="mlcore-server", daemon=True)
@@ -184,11 +192,18 @@ class Server:
             self._server = self._thread = None
 
     def run(
-        self, host: str = "127.0.0.1", port: int = 5000, workers: int = 1, access_log: bool = True
+        self,
+        host: str = "127.0.0.1",
+        port: int = 5000,
+        workers: int = 1,
+        access_log: bool = True,
+        *,
+        limits: ConnectionLimits | None = None,
     ) -> None:
         """Serve in the foreground (uvicorn) until interrupted."""
         import uvicorn
 
+        connections = _connection_settings(limits)
         if workers <= 1:
             self._allow_bind(host)
             uvicorn.run(
@@ -198,6 +213,7 @@ class Server:
                 log_level="info",
                 access_log=access_log,
                 proxy_headers=False,  # the guard reads them, from trusted proxies only
+                **connections,
             )
             return
         hosts = HostPolicy(self.options.allowed_hosts)
@@ -229,7 +245,19 @@ class Server:
                 workers=workers,
                 log_level="info",
                 proxy_headers=False,
+                **connections,
             )
         finally:
             if staging is not None:
                 shutil.rmtree(staging, ignore_errors=True)
+
+
+def _connection_settings(limits: ConnectionLimits | None) -> dict[str, Any]:
+    from mlcore.web.connections import DEFAULT_LIMITS
+
+    try:
+        return (limits or DEFAULT_LIMITS).uvicorn_settings()
+    except ValueError as exc:
+        from mlcore.errors import InvalidInputError
+
+        raise InvalidInputError(f"limits: {exc}", field="limits") from None

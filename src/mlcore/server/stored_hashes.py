@@ -4,8 +4,12 @@ A client with write access could otherwise record any sha256 for a model file
 (``record-artifacts``) or register a version pinned to a manifest hash of its choosing
 (``create-model-version``), and a later load would "verify" a swapped pickle against it.
 Here the server reads what it stores: a recorded file's sha256 and size are computed from
-the stored object (a client's claim that differs is refused), and a version's
-``manifest_sha256`` is the hash of the manifest stored at its source.
+the stored object (a client's claim that differs is refused), a version's
+``manifest_sha256`` is the hash of the manifest stored at its source, and an artifact
+version's files (``create-artifact-version``) are checked against the content-addressed bytes
+under the artifact root, their sizes taken from them and the version's digest computed from
+the checked manifest. (A file that is a reference to an outside URI is not stored here: its
+sha256, where the client could read one, is recorded as sent and verified on download.)
 """
 
 from __future__ import annotations
@@ -18,8 +22,9 @@ from mlcore.artifacts.base import CHUNK_SIZE, HashingReader
 from mlcore.errors import IntegrityError, InvalidInputError, NotFoundError
 from mlcore.flavors.spec import MANIFEST
 from mlcore.stores import TrackingStore, require_registry
+from mlcore.stores.artifact_versions_api import content_path, manifest_digest
 from mlcore.stores.model_refs import check_model_source, resolve_model_version
-from mlcore.types import FileInfo, build
+from mlcore.types import ArtifactFile, FileInfo, build
 from mlcore.uris import join_uri, parse_runs_uri, validate_artifact_path
 
 __all__ = ["recorded_from_stored_bytes"]
@@ -28,12 +33,14 @@ __all__ = ["recorded_from_stored_bytes"]
 def recorded_from_stored_bytes(
     hook: str, args: dict[str, Any], store: TrackingStore, root: str
 ) -> dict[str, Any]:
-    """``args`` of a ``record-artifacts`` or ``create-model-version`` request with every hash
-    replaced by the one computed from the stored bytes (other requests unchanged).
+    """``args`` of a ``record-artifacts``, ``create-model-version`` or
+    ``create-artifact-version`` request with every hash replaced by the one computed from the
+    stored bytes (other requests unchanged).
 
     Raises:
-        InvalidInputError: a recorded file is not stored.
-        IntegrityError: a client's sha256 differs from the stored bytes.
+        InvalidInputError: a recorded file is not stored; an artifact version's file, size or
+            digest does not match the stored bytes.
+        IntegrityError: a client's sha256 differs from the stored bytes (``record-artifacts``).
     """
     if hook == "_record_artifacts":
         artifacts = _run_artifacts(store, args["run_id"])
@@ -42,7 +49,46 @@ def recorded_from_stored_bytes(
     if hook == "_create_model_version":
         source = check_model_source(args["name"], args["source"])
         return {**args, "manifest_sha256": _manifest_sha256(store, source, root)}
+    if hook == "_create_artifact_version":
+        content = resolve_artifact_store(root)
+        checked = [_stored_content(content, f) for f in args["files"]]
+        digest = manifest_digest(checked)
+        if args["digest"] != digest:
+            raise InvalidInputError(
+                "digest is not the sha256 of the version's manifest (its files' paths, sha256, "
+                f"sizes and references): expected {digest}; nothing was recorded",
+                field="digest",
+            )
+        return {**args, "files": checked}
     return args
+
+
+def _stored_content(content: ArtifactStore, file: ArtifactFile) -> ArtifactFile:
+    """``file`` of an artifact version with sha256 and size read from its stored bytes."""
+    if file.ref is not None:
+        return file  # not stored here: verified against its URI on download
+    if file.sha256 is None:
+        raise InvalidInputError(
+            f"file {file.path!r} has no sha256: a stored file is recorded by its content",
+            field="files",
+        )
+    address = content_path(file.sha256)
+    found = _digest(content, address)
+    if found is None:
+        raise InvalidInputError(
+            f"the content of file {file.path!r} (sha256 {file.sha256}) is not stored under "
+            "the artifact root; upload it before recording the version",
+            field="files",
+        )
+    digest, size = found
+    if digest != file.sha256 or (file.size is not None and file.size != size):
+        raise InvalidInputError(
+            f"file {file.path!r}: the stored bytes at its address have sha256 {digest} and "
+            f"size {size}, not what was sent (sha256 {file.sha256}, size {file.size}); the "
+            "server records the hash of what it stores, so nothing was recorded",
+            field="files",
+        )
+    return build(ArtifactFile, {"path": file.path, "sha256": digest, "size": size, "ref": None})
 
 
 def _run_artifacts(store: TrackingStore, run_id: str) -> ArtifactStore:

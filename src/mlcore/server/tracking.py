@@ -36,7 +36,7 @@ from mlcore.stores.base import check_run_id
 from mlcore.stores.http_api import READ, SEARCHES, JsonInt, Operation, operations
 from mlcore.web import errors
 from mlcore.web.forwarded import DEFAULT_TRUSTED_PROXIES
-from mlcore.web.guard import Access, Guard
+from mlcore.web.guard import Access, BodyTypes, Guard
 
 __all__ = [
     "ErrorBody",
@@ -211,6 +211,7 @@ def create_tracking_app(options: ServerOptions) -> Any:
         max_upload_bytes=options.max_upload_gb * 1024**3,
         upload_prefixes=(FILES, UPLOADS),
         access=Access(read_paths=read_paths),
+        bodies=BodyTypes(raw=(("*", FILES), ("PUT", UPLOADS))),  # JSON, but for upload bytes
         allowed_hosts=options.allowed_hosts,
         trusted_proxies=(
             DEFAULT_TRUSTED_PROXIES if options.trusted_proxies is None else options.trusted_proxies

@@ -43,17 +43,23 @@ from mlcore.errors import InvalidInputError, MlcoreError, NotFoundError
 from mlcore.serving import oip
 from mlcore.serving.batching import BatchingOptions, MicroBatcher
 from mlcore.serving.metrics import CONTENT_TYPE, ServingMetrics
-from mlcore.serving.payloads import UnsupportedMediaType, parse_invocation, predictions_body
+from mlcore.serving.payloads import (
+    CSV_TYPES,
+    UnsupportedMediaType,
+    parse_invocation,
+    predictions_body,
+)
 from mlcore.serving.runtime import Accelerate, ServedModel
 from mlcore.web.bodies import TOO_LARGE, BodyTooLarge, read_body
 from mlcore.web.errors import HTTP_CODES, error_body
 from mlcore.web.forwarded import DEFAULT_TRUSTED_PROXIES
-from mlcore.web.guard import Access, Guard
+from mlcore.web.guard import Access, BodyTypes, Guard
 from mlcore.web.hosts import HostPolicy, check_network_options
 from mlcore.web.tokens import check_tokens
 
 __all__ = [
     "ACCESS",
+    "BODIES",
     "OPTIONS_ENV",
     "ServingOptions",
     "app_from_env",
@@ -71,6 +77,11 @@ ACCESS = Access(
     public_prefixes=("/v2/health/",),
     read_only=True,
 )
+
+
+#: what bodies may be: JSON, and CSV tables for ``/invocations`` (neither a type a web page may
+#: send without a CORS preflight)
+BODIES = BodyTypes(also=(("/invocations", CSV_TYPES),))
 
 
 @dataclass(frozen=True)
@@ -391,6 +402,7 @@ def create_app_from_options(options: ServingOptions, model: ServedModel | None =
             code,
             f"{request.method} {request.url.path}: {getattr(exc, 'detail', 'not found')}",
             oip_route=request.url.path.startswith("/v2"),
+            headers=getattr(exc, "headers", None),  # a 405's Allow
         )
 
     hosts = HostPolicy(options.allowed_hosts)
@@ -400,6 +412,7 @@ def create_app_from_options(options: ServingOptions, model: ServedModel | None =
         allow_remote=options.allow_remote,
         max_body_bytes=None,  # the handlers read bodies up to service.limit
         access=ACCESS,
+        bodies=BODIES,
         error=_refusal,
         token_hint="send Authorization: Bearer <token>",
         allowed_hosts=hosts,

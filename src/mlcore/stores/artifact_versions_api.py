@@ -9,6 +9,8 @@ identical content return the existing version instead of a new one.
 from __future__ import annotations
 
 import abc
+import hashlib
+import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, final
@@ -29,11 +31,31 @@ if TYPE_CHECKING:
     from mlcore.types import ArtifactFile, ArtifactVersion
 
 __all__ = [
+    "CONTENT_DIR",
     "ArtifactVersionMethods",
     "ArtifactVersionStore",
     "check_artifact_name",
+    "content_path",
+    "manifest_digest",
     "parse_artifact_ref",
 ]
+
+#: where an artifact version's files are stored under the artifact root, by sha256
+CONTENT_DIR = "_content"
+
+
+def content_path(sha256: str) -> str:
+    """The path of a file's bytes under the artifact root (content-addressed)."""
+    return f"{CONTENT_DIR}/{sha256[:2]}/{sha256}"
+
+
+def manifest_digest(files: Sequence[ArtifactFile]) -> str:
+    """A version's digest: the sha256 of its manifest (path, sha256, size, ref), by path."""
+    ordered = sorted(files, key=lambda f: f.path)
+    canonical = json.dumps(
+        [[f.path, f.sha256, f.size, f.ref] for f in ordered], separators=(",", ":")
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 class ArtifactVersionStore(StoreBase, abc.ABC):
@@ -66,7 +88,10 @@ class ArtifactVersionStore(StoreBase, abc.ABC):
         still applied). The ``latest`` alias always names the newest version.
 
         Raises:
-            InvalidInputError: the name exists with another type, or bad names/paths.
+            InvalidInputError: the name exists with another type, or bad names/paths (a
+                tracking server also refuses files whose stored bytes do not match them).
+            IntegrityError: a version with this digest is recorded with other files
+                (recorded hashes never change; changed bytes are a new version).
         """
         name = check_artifact_name(name)
         check_artifact_type(type)

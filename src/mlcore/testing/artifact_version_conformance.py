@@ -4,7 +4,8 @@
 Mix it into a test class with a ``store`` fixture (fresh and empty), like
 :class:`~mlcore.testing.TrackingStoreConformance`. The store must implement
 ``TrackingStore`` too: the suite creates producer and consumer runs with
-``create_experiment``, ``get_experiment_by_name`` and ``create_run``.
+``create_experiment``, ``get_experiment_by_name`` and ``create_run``. A store that records
+only the bytes it stores (a tracking server) overrides :meth:`stored_file` to upload them.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pytest
 
 from mlcore.errors import InvalidInputError, NotFoundError
 from mlcore.stores import MetadataStore
+from mlcore.stores.artifact_versions_api import manifest_digest
 from mlcore.testing.tracking_conformance import source_run as _run
 from mlcore.types import ArtifactFile
 
@@ -28,13 +30,17 @@ def _digest(text: str) -> str:
 class ArtifactVersionStoreConformance:
     """Versioned-artifact behaviour every store with artifact versions shares."""
 
+    def stored_file(self, store: MetadataStore, path: str, data: bytes) -> ArtifactFile:
+        """A file of a version with ``data`` as its content (by default only hashed)."""
+        return ArtifactFile(path=path, sha256=hashlib.sha256(data).hexdigest(), size=len(data))
+
     def test_artifact_versions_are_content_addressed(self, store: MetadataStore) -> None:
         producer = _run(store, "producer")
-        files = [ArtifactFile(path="data.csv", sha256=_digest("x"), size=1)]
+        files = [self.stored_file(store, "data.csv", b"x")]
         first, created = store.create_artifact_version(
             "ds",
             "dataset",
-            digest=_digest("one"),
+            digest=manifest_digest(files),
             files=files,
             producer_run_id=producer,
             metadata={"rows": 1},
@@ -50,12 +56,13 @@ class ArtifactVersionStoreConformance:
         assert first.files == files
         assert (first.metadata, first.size, first.producer_run_id) == ({"rows": 1}, 1, producer)
         again, created = store.create_artifact_version(
-            "ds", "dataset", digest=_digest("one"), files=files, producer_run_id=_run(store)
+            "ds", "dataset", digest=manifest_digest(files), files=files, producer_run_id=_run(store)
         )
         assert not created
         assert again.version == 0
+        changed = [self.stored_file(store, "data.csv", b"y")]
         second, created = store.create_artifact_version(
-            "ds", "dataset", digest=_digest("two"), files=files
+            "ds", "dataset", digest=manifest_digest(changed), files=changed
         )
         assert created
         assert second.version == 1
@@ -66,14 +73,15 @@ class ArtifactVersionStoreConformance:
         assert [v.version for v in store.list_artifact_versions("ds")] == [0, 1]
         store.set_artifact_alias("ds", "best", 1)
         assert store.get_artifact_version("ds:best").version == 1
+        other = [self.stored_file(store, "data.csv", b"z")]
         with pytest.raises(InvalidInputError, match="type"):
-            store.create_artifact_version("ds", "model", digest=_digest("3"), files=files)
+            store.create_artifact_version("ds", "model", digest=manifest_digest(other), files=other)
 
     def test_artifact_lineage_links(self, store: MetadataStore) -> None:
         producer, consumer = _run(store, "p"), _run(store, "c")
-        files = [ArtifactFile(path="f", sha256=_digest("f"), size=1)]
+        files = [self.stored_file(store, "f", b"f")]
         store.create_artifact_version(
-            "ds", "dataset", digest=_digest("a"), files=files, producer_run_id=producer
+            "ds", "dataset", digest=manifest_digest(files), files=files, producer_run_id=producer
         )
         used = store.record_artifact_use("ds:latest", consumer)
         assert used.version == 0
@@ -89,8 +97,8 @@ class ArtifactVersionStoreConformance:
     def test_unknown_and_bad_artifact_refs(self, store: MetadataStore) -> None:
         with pytest.raises(NotFoundError):
             store.get_artifact_version("missing:v0")
-        files = [ArtifactFile(path="f", sha256=_digest("f"), size=1)]
-        store.create_artifact_version("ds", "dataset", digest=_digest("a"), files=files)
+        files = [self.stored_file(store, "f", b"f")]
+        store.create_artifact_version("ds", "dataset", digest=manifest_digest(files), files=files)
         for missing in ("ds:v5", "ds:nosuchalias"):
             with pytest.raises(NotFoundError):
                 store.get_artifact_version(missing)

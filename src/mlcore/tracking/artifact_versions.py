@@ -17,7 +17,6 @@ be read, its sha256, and are fetched from there on download.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -25,7 +24,12 @@ from typing import TYPE_CHECKING, Any
 
 from mlcore.errors import InvalidInputError, NotFoundError
 from mlcore.stores import require_artifact_versions
-from mlcore.stores.artifact_versions_api import check_artifact_name
+from mlcore.stores.artifact_versions_api import (
+    CONTENT_DIR,
+    check_artifact_name,
+    content_path,
+    manifest_digest,
+)
 from mlcore.uris import join_uri, uri_scheme, validate_artifact_path
 
 if TYPE_CHECKING:
@@ -41,12 +45,6 @@ __all__ = [
     "log_artifact_version",
     "use_artifact",
 ]
-
-CONTENT_DIR = "_content"
-
-
-def content_path(sha256: str) -> str:
-    return f"{CONTENT_DIR}/{sha256[:2]}/{sha256}"
 
 
 def _sha256_file(path: str) -> tuple[str, int]:
@@ -194,10 +192,7 @@ class Artifact:
             build(ArtifactFile, {"path": e.path, "sha256": e.sha256, "size": e.size, "ref": e.ref})
             for e in sorted(self._entries.values(), key=lambda e: e.path)
         ]
-        canonical = json.dumps(
-            [[f.path, f.sha256, f.size, f.ref] for f in files], separators=(",", ":")
-        )
-        return files, hashlib.sha256(canonical.encode()).hexdigest()
+        return files, manifest_digest(files)
 
 
 def content_store(tracker: Tracker) -> ArtifactStore:

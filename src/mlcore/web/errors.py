@@ -126,12 +126,15 @@ def validation_error(_: Request, exc: Exception) -> JSONResponse:
 
 
 def http_error(_: Request, exc: Exception) -> JSONResponse:
+    """Starlette's ``HTTPException`` as JSON, keeping its headers (a 405's ``Allow``)."""
     status = int(getattr(exc, "status_code", 500))
     code = HTTP_CODES.get(status, "HTTP_ERROR")
     detail = getattr(exc, "detail", None)
     if detail == "There was an error parsing the body":  # FastAPI's, e.g. JSON nested too deeply
         detail = "the request body could not be parsed (not JSON, or nested too deeply)"
-    return error_response(status, code, str(detail or "request refused"))
+    response = error_response(status, code, str(detail or "request refused"))
+    response.headers.update(dict(getattr(exc, "headers", None) or {}))
+    return response
 
 
 def unexpected_error(request: Request, exc: Exception) -> JSONResponse:

@@ -7,6 +7,11 @@
   (:mod:`mlcore.web.forwarded`).
 - ``Host``: only loopback names, addresses and ``allowed_hosts`` are answered
   (:mod:`mlcore.web.hosts`, against DNS rebinding); others get 403 before any work.
+- ``Origin``: a request a web page sends names the page; one from a page the Host policy does
+  not admit (:meth:`~mlcore.web.hosts.HostPolicy.admits_origin`) gets 403.
+- Content types (:class:`BodyTypes`, against cross-site request forgery): a body sent to a
+  JSON route must be ``application/json`` (or ``*/*+json``); ``text/plain``, form types or
+  none (what a page may send without a CORS preflight) get 415 before the app reads it.
 - Public paths (health probes) are served to anyone.
 - Bodies: up to ``max_body_bytes`` (``max_upload_bytes`` under ``upload_prefixes``); a declared
   or streamed body over the limit gets 413 and the app never sees the rest of it.
@@ -27,7 +32,16 @@ from mlcore.web.forwarded import DEFAULT_TRUSTED_PROXIES, TrustedProxies
 from mlcore.web.hosts import HostPolicy
 from mlcore.web.tokens import READ, WRITE
 
-__all__ = ["DEFAULT_PUBLIC_PATHS", "PRINCIPAL", "Access", "Guard", "is_loopback", "principal_of"]
+__all__ = [
+    "DEFAULT_PUBLIC_PATHS",
+    "PRINCIPAL",
+    "Access",
+    "BodyTypes",
+    "Guard",
+    "is_json_type",
+    "is_loopback",
+    "principal_of",
+]
 
 #: the scope key under which the guard leaves who called: a digest of the bearer token, or
 #: "" for a client admitted without one (see :func:`principal_of`)
@@ -59,6 +73,42 @@ class Access:
         if self.read_only or method in ("GET", "HEAD", "OPTIONS") or path in self.read_paths:
             return READ
         return WRITE
+
+
+def is_json_type(media: str) -> bool:
+    """``application/json`` or a ``+json`` type (a media type without parameters)."""
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
+
+
+@dataclass(frozen=True)
+class BodyTypes:
+    """Which ``Content-Type`` request bodies may have: the routes' payload formats as data.
+
+    A request with a method in ``methods`` must send a JSON type (:func:`is_json_type`),
+    except under the ``(method, path prefix)`` pairs of ``raw`` (uploads: any bytes; method
+    ``*``: every one), and
+    where ``also`` (``(path prefix, media types)`` pairs) admits more formats (``text/csv``:
+    none of them is one a web page may send without a CORS preflight).
+    """
+
+    methods: frozenset[str] = frozenset({"POST", "PUT", "PATCH"})
+    raw: tuple[tuple[str, str], ...] = ()
+    also: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def refusal(self, method: str, path: str, media: str) -> str | None:
+        """Why a body of ``media`` (lower-cased, no parameters) is refused; None if it is not."""
+        if method not in self.methods or is_json_type(media):
+            return None
+        if any(m in (method, "*") and path.startswith(prefix) for m, prefix in self.raw):
+            return None
+        extra = [t for prefix, types in self.also if path.startswith(prefix) for t in types]
+        if media in extra:
+            return None
+        sent = f"Content-Type {media!r}" if media else "no Content-Type"
+        wanted = " or ".join(["application/json", *extra])
+        return f"{method} {path} takes a body of {wanted}, not {sent}"
 
 
 def is_loopback(host: str | None) -> bool:
@@ -100,6 +150,8 @@ class Guard:
     allowed_hosts: Iterable[str] | HostPolicy = ()
     #: peers whose ``Forwarded``/``X-Forwarded-For``/``X-Real-IP`` headers count (IPs, CIDRs)
     trusted_proxies: Iterable[str] = DEFAULT_TRUSTED_PROXIES
+    #: the content types request bodies may have (by default: JSON for POST, PUT, PATCH)
+    bodies: BodyTypes = field(default_factory=BodyTypes)
 
     def __post_init__(self) -> None:
         if not isinstance(self.allowed_hosts, HostPolicy):
@@ -168,6 +220,25 @@ class Guard:
                 "loopback names, IP addresses and those it is started with: --allowed-hosts)",
                 {},
             )
+        origin = _header(scope, b"origin")
+        if (
+            refusal is None
+            and origin is not None
+            and not self.hosts.admits_origin(origin, _header(scope, b"host"))
+        ):
+            refusal = self.error(
+                path,
+                403,
+                "FORBIDDEN",
+                "this server does not answer requests sent by web pages of other sites (the "
+                "Origin is not the server's own, a loopback name or one of --allowed-hosts)",
+                {},
+            )
+        if refusal is None:
+            media = (_header(scope, b"content-type") or "").split(";", 1)[0].strip().lower()
+            wrong = self.bodies.refusal(scope["method"], path, media)
+            if wrong is not None:
+                refusal = self.error(path, 415, "UNSUPPORTED_MEDIA_TYPE", wrong, {})
         return refusal
 
     def _client_refusal(self, scope: dict[str, Any], path: str, needed: str) -> Any:

@@ -10,6 +10,11 @@ victim's browser, which sends the attacker's name as ``Host``. So an app answers
   ``*.example.com``, or ``*`` for any;
 - the name it is bound to (``--host NAME``), and the machine's host name when it is bound to
   every interface (``--host 0.0.0.0``): :meth:`HostPolicy.allow_bind`.
+
+A browser names the page that sends a request in ``Origin``: :meth:`HostPolicy.admits_origin`
+admits the server's own origin (the same host and port as ``Host``), loopback names and
+addresses, and the configured names; a page anywhere else (any other IP address too, and
+``null``, a sandboxed or ``file:`` page) is refused, against cross-site requests.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import ipaddress
 import socket
 import string
 from collections.abc import Iterable
+from urllib.parse import urlsplit
 
 from mlcore.errors import InvalidInputError
 from mlcore.web.forwarded import TrustedProxies
@@ -130,9 +136,34 @@ class HostPolicy:
         name, port = parsed
         if name == "localhost" or name.endswith(".localhost") or _is_address(name):
             return True
+        return self._configured(name, port)
+
+    def _configured(self, name: str, port: int | None) -> bool:
         if name in self._names or (port is not None and (name, port) in self._with_port):
             return True
         return any(name.endswith(suffix) for suffix in self._suffixes)
+
+    def admits_origin(self, origin: str, host: str | None) -> bool:
+        """Whether a request sent by a page of ``origin`` (the ``Origin`` header) with this
+        ``Host`` header is answered (see the module docstring)."""
+        parts = urlsplit(origin.strip())
+        if parts.scheme not in ("http", "https") or parts.path or parts.query:
+            return False
+        default = 443 if parts.scheme == "https" else 80
+        parsed = split_host(parts.netloc) if "@" not in parts.netloc else None
+        if parsed is None:
+            return False
+        name, port = parsed
+        if self.any:
+            return True
+        own = split_host(host) if host else None
+        if own is not None and own[0] == name and (own[1] or default) == (port or default):
+            return True  # the server's own pages
+        if name == "localhost" or name.endswith(".localhost"):
+            return True
+        if _is_address(name):
+            return ipaddress.ip_address(name.split("%", 1)[0]).is_loopback
+        return self._configured(name, port)
 
 
 def check_network_options(

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, func, insert, select
 
-from mlcore.errors import InvalidInputError, NotFoundError
+from mlcore.errors import IntegrityError, InvalidInputError, NotFoundError
 from mlcore.stores.sql.rows import chunked
 from mlcore.stores.sql.schema import (
     artifact_aliases,
@@ -116,6 +116,30 @@ def _link(conn: Connection, collection_pk: int, version: int, run_id: str, relat
         ],
         ["collection_pk", "version", "run_id", "relation"],
     )
+
+
+def _check_same_files(
+    conn: Connection, pk: int, name: str, version: int, files: list[ArtifactFile]
+) -> None:
+    """Refuse to answer a version with this digest when its recorded files differ from
+    ``files``: recorded hashes never change; new bytes make a new version (a new digest)."""
+    recorded = {
+        r.path: (r.sha256, r.size, r.ref)
+        for r in conn.execute(
+            select(artifact_version_files).where(
+                artifact_version_files.c.collection_pk == pk,
+                artifact_version_files.c.version == version,
+            )
+        )
+    }
+    sent = {f.path: (f.sha256, f.size, f.ref) for f in files}
+    if sent != recorded:
+        changed = sorted(p for p in set(sent) | set(recorded) if sent.get(p) != recorded.get(p))
+        raise IntegrityError(
+            f"artifact {name}:v{version} has this digest with other files recorded "
+            f"({', '.join(map(repr, changed[:5]))} differ); recorded hashes never change: log "
+            "changed bytes as a new version (a new digest). Nothing was recorded"
+        )
 
 
 class SqlArtifactVersionOps:
@@ -233,6 +257,7 @@ class SqlArtifactVersionOps:
                     )
             else:
                 number = int(existing or 0)
+                _check_same_files(conn, pk, name, number, files)
             if producer_run_id is not None:
                 _link(conn, pk, number, producer_run_id, "produced")
             if aliases:
