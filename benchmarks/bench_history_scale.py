@@ -32,7 +32,7 @@ import sys
 import time
 from typing import Any
 
-from _common import fmt_rate, fmt_seconds, median_time, quiet_peers, report, scratch_dir
+from _common import fmt_rate, fmt_seconds, have, median_time, quiet_peers, report, scratch_dir
 
 SIZES = (10_000, 100_000, 1_000_000, 10_000_000)
 SPECIAL = {3: math.nan, 5: math.inf, 7: -math.inf, 11: -0.0}
@@ -214,6 +214,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="10k and 100k points (CI)")
     args = parser.parse_args()
     sizes = [10_000, 100_000] if args.quick else args.sizes
+    if not have("mlflow"):
+        print("MLflow: skipped (not installed)")
+        args.no_peer = True
     if not args.no_peer:
         quiet_peers()
     load = os.getloadavg()[0]

@@ -25,7 +25,7 @@ import time
 import uuid
 from collections.abc import Callable
 
-from _common import fmt_seconds, report, scratch_dir
+from _common import fmt_seconds, have, quiet_peers, report, scratch_dir
 
 
 def per_run(fn: Callable[[int], None], runs: int, repeats: int) -> float:
@@ -175,13 +175,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
     runs, repeats = (20, 3) if args.quick else (args.runs, args.repeats)
-    try:
-        from _common import quiet_peers
-
+    has_mlflow = have("mlflow")
+    if has_mlflow:
         quiet_peers()
-        has_mlflow = True
-    except ImportError:
-        has_mlflow = False
+    else:
+        print("MLflow: skipped (not installed)")
     rows = []
     with scratch_dir() as home:
         floor = sqlite_floor(home, runs, repeats)

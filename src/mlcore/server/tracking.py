@@ -448,5 +448,6 @@ _ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody, "description": "not found"},
     409: {"model": ErrorBody, "description": "already exists or conflicts"},
     413: {"model": ErrorBody, "description": "body too large"},
+    415: {"model": ErrorBody, "description": "the body is not application/json"},
     503: {"model": ErrorBody, "description": "the store is unavailable"},
 }
