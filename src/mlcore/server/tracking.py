@@ -22,6 +22,7 @@ from mlcore import _validation as check
 from mlcore._version import __version__
 from mlcore.artifacts import resolve_artifact_store
 from mlcore.errors import InvalidInputError, MlcoreError
+from mlcore.server.arrow_stream import arrow_response
 from mlcore.server.artifact_proxy import (
     FILES,
     UPLOADS,
@@ -297,7 +298,7 @@ def _add_operation(
                 raise InvalidInputError("batch_id is longer than 48 characters", field="batch_id")
         result = op.call(store, args)
         if arrow:
-            return _arrow(result)
+            return arrow_response(result)
         if adapter is None:
             content = b"{}"
         else:
@@ -341,15 +342,6 @@ def _needs_config(result: Any) -> bool:
     if result is None:
         return False
     return not (isinstance(result, type) and issubclass(result, BaseModel))
-
-
-def _arrow(table: Any) -> Response:
-    import pyarrow as pa
-
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
-        writer.write_table(table)
-    return Response(sink.getvalue().to_pybytes(), media_type="application/vnd.apache.arrow.stream")
 
 
 def _add_searches(app: FastAPI, store: TrackingStore, mapping: UriMapping) -> None:
