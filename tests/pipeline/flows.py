@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from typing import NamedTuple
 
@@ -302,3 +303,33 @@ def size_of(values: list) -> int:
 def big_outputs(n: int = 5000):
     b = big(n=n)
     size_of(values=b.output)
+
+
+# -- where steps run (local executor) ---------------------------------------------------------
+_meet = threading.Barrier(2)
+
+
+@component(cache=False)
+def thread_of(x: int) -> str:
+    """The name of the thread the step ran in."""
+    mlcore.log_metric("x", float(x))
+    return threading.current_thread().name
+
+
+@component(cache=False)
+def meet(x: int) -> int:
+    """Returns only once another ``meet`` step runs at the same time (10 s at most)."""
+    _meet.wait(timeout=10)
+    return x
+
+
+@pipeline(name="thread-chain")
+def thread_chain() -> None:
+    first = thread_of(x=1)
+    thread_of(x=2).after(first)
+
+
+@pipeline(name="two-meet")
+def two_meet() -> None:
+    meet(x=1)
+    meet(x=2)

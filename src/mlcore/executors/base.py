@@ -65,6 +65,10 @@ class StepOutcome:
 class StepHandle(abc.ABC):
     """A submitted attempt."""
 
+    #: from :meth:`Executor.hold`: not started until :meth:`Executor.run_held` or
+    #: :meth:`Executor.start_held`
+    held: bool = False
+
     def __init__(self, task: StepTask) -> None:
         self.task = task
         self.started = time.monotonic()
@@ -101,6 +105,18 @@ class Executor(abc.ABC):
     @abc.abstractmethod
     def submit(self, task: StepTask) -> StepHandle:
         """Start ``task`` (the caller keeps within ``capacity``)."""
+
+    def hold(self, task: StepTask) -> StepHandle:
+        """Like :meth:`submit`, but an executor that can run ``task`` in the caller's thread
+        may hold it (a ``held`` handle) until the caller says where it runs: here
+        (:meth:`run_held`) or as usual (:meth:`start_held`). By default: :meth:`submit`."""
+        return self.submit(task)
+
+    def run_held(self, handle: StepHandle) -> None:  # noqa: B027 - optional hook
+        """Run a held attempt in the calling thread (returns when it has ended)."""
+
+    def start_held(self, handle: StepHandle) -> None:  # noqa: B027 - optional hook
+        """Start a held attempt as :meth:`submit` would have."""
 
     def wait(self, handles: Sequence[StepHandle], timeout: float) -> list[StepHandle]:
         """Handles that are done, waiting up to ``timeout`` seconds for at least one."""

@@ -5,6 +5,11 @@ outside: a step past its timeout (or cancelled) is reported ``timeout`` (``cance
 abandoned — it finishes in the background, on a daemon thread that does not hold up the
 interpreter's exit, and a fresh thread takes its place. Use the ``process`` executor for
 steps that may hang.
+
+A caller with nothing else to do meanwhile (a pipeline runner whose only running step is
+this one) may run a step without a timeout in its own thread instead (``hold``, then
+``run_held``, or ``start_held`` to hand it to a thread after all): that spares the hand-off
+to another thread and back, most of what a short step costs.
 """
 
 from __future__ import annotations
@@ -24,10 +29,13 @@ __all__ = ["LocalExecutor"]
 
 
 class _ThreadHandle(StepHandle):
-    def __init__(self, task: StepTask, future: concurrent.futures.Future[bytes]) -> None:
+    def __init__(
+        self, task: StepTask, future: concurrent.futures.Future[bytes], *, held: bool = False
+    ) -> None:
         super().__init__(task)
         self.future = future
         self.cancelled = False
+        self.held = held
 
     def _timed_out(self) -> bool:
         deadline = self.deadline()
@@ -95,16 +103,51 @@ class LocalExecutor(Executor):
 
     def submit(self, task: StepTask) -> StepHandle:
         future: concurrent.futures.Future[bytes] = concurrent.futures.Future()
+        self._start(task, future)
+        return _ThreadHandle(task, future)
+
+    def _start(self, task: StepTask, future: concurrent.futures.Future[bytes]) -> None:
         with self._lock:
             if self._idle > 0:
                 self._idle -= 1
             else:  # threads abandoned by timeouts do not count: start another
                 threading.Thread(target=self._serve, name="mlcore-step", daemon=True).start()
         self._queue.put((task, future))
-        return _ThreadHandle(task, future)
+
+    def hold(self, task: StepTask) -> StepHandle:
+        """A handle for ``task`` that the caller's thread may run with :meth:`run_held` (a
+        task with a timeout is submitted to a thread as usual: only a thread can be
+        abandoned)."""
+        if task.timeout:
+            return self.submit(task)
+        return _ThreadHandle(task, concurrent.futures.Future(), held=True)
+
+    def run_held(self, handle: StepHandle) -> None:
+        """Run a task from :meth:`hold` in this thread, as a step thread would; an interrupt
+        (``KeyboardInterrupt``, ``SystemExit``) ends it and is raised again."""
+        if not isinstance(handle, _ThreadHandle) or not handle.held:
+            return
+        handle.held = False
+        future = handle.future
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(handle.task.function(handle.task.payload))
+        except BaseException as exc:  # reported as the step's failure
+            future.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise
+
+    def start_held(self, handle: StepHandle) -> None:
+        """Hand a task from :meth:`hold` to a step thread, as :meth:`submit` does."""
+        if isinstance(handle, _ThreadHandle) and handle.held:
+            handle.held = False
+            self._start(handle.task, handle.future)
 
     def wait(self, handles: Sequence[StepHandle], timeout: float) -> list[StepHandle]:
         threads = [h for h in handles if isinstance(h, _ThreadHandle)]
+        for handle in threads:  # held and never run: a thread runs it
+            self.start_held(handle)
         finished = [h for h in handles if h.done()]
         if finished or not threads:
             return finished

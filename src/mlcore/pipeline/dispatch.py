@@ -59,9 +59,10 @@ def submit_step(
     attempt: int,
     tracking_uri: str,
     pipeline_run_id: str,
+    hold: bool = False,
 ) -> StepHandle:
-    """Submit one attempt of a step; a step the executor refuses is a failed attempt
-    (a :class:`Refused` handle)."""
+    """Submit one attempt of a step (``hold``: with :meth:`Executor.hold`); a step the
+    executor refuses is a failed attempt (a :class:`Refused` handle)."""
     component = request.component
     request.attempt = attempt
     task = StepTask(
@@ -91,7 +92,7 @@ def submit_step(
         },
     )
     try:
-        return executor.submit(task)
+        return executor.hold(task) if hold else executor.submit(task)
     except Exception as exc:  # the executor refused it: a failed attempt
         return Refused(task, f"the {executor.name} executor refused the step: {exc}")
 

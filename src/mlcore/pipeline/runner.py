@@ -3,6 +3,8 @@
 - A pipeline run is a run; each step (each iteration of a looped step) is a nested run with
   its input parameters as params, its outputs, its log and its status.
 - Ready steps run concurrently, up to the executor's capacity and a loop's ``parallelism``.
+  A step that would run alone (nothing else running or due) runs in the runner's thread
+  when the executor allows it (``local``, no timeout): see ``Executor.hold``.
   Step runs are created, and ended, in batches: one transaction for all the steps that become
   ready (or end) together, which is what keeps a 1,000-step fan-out cheap on any store.
 - A step is cached by the hash of its code, its input values and its input artifacts'
@@ -263,6 +265,7 @@ class PipelineRunner:
             attempt=info.attempts,
             tracking_uri=self.tracker.tracking_uri,
             pipeline_run_id=self.pipeline_run.id if self.pipeline_run else "",
+            hold=True,
         )
         instance.handle = handle
         self.running[id(handle)] = instance
@@ -380,6 +383,20 @@ class PipelineRunner:
             self._start(starting)
         return changed
 
+    def _run_held(self) -> None:
+        """Steps the executor held (see :meth:`Executor.hold`): one that is the only step
+        running, with no retry due meanwhile, runs in this thread (the loop would only wait
+        for it: running it here spares the hand-off to another thread and back); otherwise
+        they start as usual."""
+        held = [i.handle for i in self.running.values() if i.handle is not None and i.handle.held]
+        if not held:
+            return
+        if len(self.running) == 1 and not any(i.info.attempts for i in self.waiting.values()):
+            self.executor.run_held(held[0])
+            return
+        for handle in held:
+            self.executor.start_held(handle)
+
     def _abort(self, reason: str, status: str) -> None:
         for instance in list(self.running.values()):
             handle = self._release(instance)
@@ -452,6 +469,7 @@ class PipelineRunner:
             self.graph.expand_loops(self._finish)
             changed = self._schedule()
             self._flush()
+            self._run_held()
             unexpanded = len(self.expanded) < len(self.spec.loops)
             if not self.running and not self.waiting and not unexpanded:
                 break

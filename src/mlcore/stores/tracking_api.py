@@ -156,8 +156,10 @@ class TrackingStore(StoreBase, abc.ABC):
             check_run_id(parent_run_id)
         if run_id is not None:
             run_id = check_run_id(run_id)
-        config_text = config_json(config or {})
-        all_params = {**flatten_config(config or {}), **clean_params(params)}
+        config_text = config_json(config) if config else "{}"
+        all_params = (
+            {**flatten_config(config), **clean_params(params)} if config else clean_params(params)
+        )
         with self._boundary():
             return self._create_run(
                 experiment_id,
@@ -591,8 +593,14 @@ class TrackingStore(StoreBase, abc.ABC):
     def _artifact_records(self, run_id: str, prefix: str) -> dict[str, FileInfo]: ...
 
 
+_SETTABLE: dict[str, RunStatus] = {}  # status text as given -> RunStatus, once checked
+
+
 def _settable_status(status: RunStatus | str) -> RunStatus:
     """``status`` as a RunStatus a caller may set; InvalidInputError otherwise."""
+    known = _SETTABLE.get(status) if type(status) is str else None
+    if known is not None:
+        return known
     from mlcore.types import RunStatus
 
     try:
@@ -606,4 +614,6 @@ def _settable_status(status: RunStatus | str) -> RunStatus:
         raise InvalidInputError(
             "CRASHED is derived from a stale heartbeat and cannot be set", field="status"
         )
+    if type(status) is str and len(_SETTABLE) < 64:
+        _SETTABLE[status] = value
     return value

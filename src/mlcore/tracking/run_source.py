@@ -104,10 +104,16 @@ _NOUNS = (
 )
 
 
+_RNG = random.SystemRandom()
+
+
 def generate_run_name() -> str:
-    """A readable name such as ``swift-otter-42`` (W&B and MLflow users expect one)."""
-    rng = random.SystemRandom()
-    return f"{rng.choice(_ADJECTIVES)}-{rng.choice(_NOUNS)}-{rng.randint(1, 999)}"
+    """A readable name such as ``swift-otter-42`` (W&B and MLflow users expect one): one
+    random draw picks the adjective, the noun and the number."""
+    draw = _RNG.randrange(len(_ADJECTIVES) * len(_NOUNS) * 999)
+    draw, number = divmod(draw, 999)
+    adjective, noun = divmod(draw, len(_NOUNS))
+    return f"{_ADJECTIVES[adjective]}-{_NOUNS[noun]}-{number + 1}"
 
 
 def _git_commit(start: str) -> str | None:

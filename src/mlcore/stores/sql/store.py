@@ -49,6 +49,7 @@ from mlcore.stores.sql.schema import (
 )
 from mlcore.stores.sql.schema import params as params_table
 from mlcore.stores.sql.schema import tags as tags_table
+from mlcore.stores.sql.thread_connections import ThreadConnections
 from mlcore.stores.sql.upsert import insert_ignore, upsert
 from mlcore.uris import join_uri, path_to_file_uri, redact_uri, uri_scheme
 
@@ -138,8 +139,13 @@ class SqlStore(SqlRegistryOps, SqlArtifactVersionOps, MetadataStore):
             self._engine = create_sql_engine(url)
             self._tx = Transactions(self._engine, serialize=self._is_memory())
             migrate.upgrade(self._engine)
-        # SQLite starts and ends runs through its own driver (see sqlite_runs)
+        # SQLite starts and ends runs through its own driver (see sqlite_runs), a file on each
+        # thread's own connection (see thread_connections)
         self._sqlite = self._engine.dialect.name == "sqlite"
+        self._threads = (
+            ThreadConnections(self._engine) if self._sqlite and not self._is_memory() else None
+        )
+        self._run_sqlite = self._tx.run_sqlite if self._threads is None else self._threads.run
         if self._engine.dialect.name in MYSQL_DIALECTS:
             self.max_artifact_path_length = MAX_MYSQL_ARTIFACT_PATH
         self.default_artifact_root = _normalise_root(artifact_uri) or self._default_root()
@@ -167,6 +173,8 @@ class SqlStore(SqlRegistryOps, SqlArtifactVersionOps, MetadataStore):
         return self._engine
 
     def close(self) -> None:
+        if self._threads is not None:
+            self._threads.close()
         self._engine.dispose()
 
     # -- helpers ---------------------------------------------------------------------------------
@@ -395,7 +403,7 @@ class SqlStore(SqlRegistryOps, SqlArtifactVersionOps, MetadataStore):
             sqlite_runs.insert_run(cursor, row, tags, params)
             return new_run(values, tags, params)
 
-        return self._tx.run_sqlite(create)
+        return self._run_sqlite(create)
 
     def _create_runs(
         self, experiment_id: str, new_runs: list[NewRun], updates: list[RunUpdate]
@@ -526,7 +534,7 @@ class SqlStore(SqlRegistryOps, SqlArtifactVersionOps, MetadataStore):
                 new_run(row, dict(new.tags), dict(new.params)) for row, new in zip(rows, new_runs)
             ]
 
-        return self._tx.run_sqlite(create)
+        return self._run_sqlite(create)
 
     def _run_pks(self, conn: Connection, run_ids: list[str]) -> dict[str, int]:
         found: dict[str, int] = {}
@@ -545,7 +553,7 @@ class SqlStore(SqlRegistryOps, SqlArtifactVersionOps, MetadataStore):
 
     def _update_runs(self, updates: list[RunUpdate]) -> None:
         if self._sqlite:
-            self._tx.run_sqlite(lambda cursor: sqlite_runs.apply_updates(cursor, updates))
+            self._run_sqlite(lambda cursor: sqlite_runs.apply_updates(cursor, updates))
             return
         self._tx.run(lambda conn: self._apply_updates(conn, updates))
 
@@ -619,7 +627,7 @@ class SqlStore(SqlRegistryOps, SqlArtifactVersionOps, MetadataStore):
             return super()._end_run(run_id, status, end_time, tags)
         values = {"target_run_id": run_id, "status": status, "end_time": end_time, "alive": None}
         if self._sqlite:
-            row, compact = self._tx.run_sqlite(
+            row, compact = self._run_sqlite(
                 lambda cursor: sqlite_runs.end_run(cursor, run_id, status, end_time, tags)
             )
             info = run_info(row, now_ms())
