@@ -6,17 +6,19 @@ Default: 10,000 runs with a three-clause filter, mlcore vs MLflow (bar, issue Fo
 ``--scaling``: 1k/10k/100k/1M runs (``--sizes``) for mlcore on SQLite (and PostgreSQL with
 ``--postgres URL``), MLflow side by side up to ``--mlflow-max`` runs. Per size: top 100 by a
 metric with a 2-clause filter, the same filter unordered (newest 100), and ``runs_table`` of a
-3-clause filter; each with its median, the time of its SQL alone through the bare driver (the
-floor of that query), and the ``EXPLAIN`` of the timed query. Every result is checked against
-the data. mlcore stores are filled by direct executemany (``populate_mlcore_bulk``) and SQLite
-files are kept between runs in ``$TMPDIR/mlcore-bench-search``. ``--quick``: 1k and 3k runs
-(MLflow at 1k), a few seconds, what CI runs.
+3-clause filter; each with its median wall and CPU time, the CPU time of the statements of its
+first page alone through the bare driver (its floor), and the ``EXPLAIN`` of the timed query.
+Every result is checked against the data. mlcore stores are filled by direct executemany
+(``populate_mlcore_bulk``) and SQLite files are kept between runs in
+``$TMPDIR/mlcore-bench-search``. ``--quick``: 1k and 3k runs (MLflow at 1k), a few seconds,
+what CI runs.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import tempfile
 import time
 from collections.abc import Callable
@@ -154,13 +156,16 @@ def _postgres_store(server: str, n: int, specs: list[dict[str, Any]]) -> str:
 
 
 def _explain_and_floor(store: Any, order: list[str], repeats: int) -> tuple[str, float]:
-    """The plan of the first query a search runs, and its median time through the bare
-    driver (no mlcore, no SQLAlchemy): the floor for that query."""
+    """The plan of the first query a search runs, and the median CPU time of the statements
+    of its first page through the bare driver (the query, then the params, metrics and tags
+    of the page's runs; no mlcore, no SQLAlchemy): the floor for that search."""
     from mlcore.filters import parse_filter, parse_order_by
+    from mlcore.stores.sql.rows import page_data_sql
     from mlcore.stores.sql.run_search import build_search, page_queries
 
     plan = build_search(("1",), parse_filter(TWO), tuple(parse_order_by(order or None)), "active")
-    compiled = page_queries(plan, None)[0].compile(dialect=store.engine.dialect)
+    dialect = store.engine.dialect
+    compiled = page_queries(plan, None)[0].compile(dialect=dialect)
     values = compiled.construct_params(
         {"now_ms": int(time.time() * 1000), "page_limit": 101, "page_offset": 0}
     )
@@ -169,7 +174,7 @@ def _explain_and_floor(store: Any, order: list[str], repeats: int) -> tuple[str,
         if compiled.positiontup is not None
         else values
     )
-    sqlite = store.engine.dialect.name == "sqlite"
+    sqlite = dialect.name == "sqlite"
     raw = store.engine.raw_connection()
     try:
         cursor = raw.cursor()
@@ -178,13 +183,26 @@ def _explain_and_floor(store: Any, order: list[str], repeats: int) -> tuple[str,
 
         def run() -> None:
             cursor.execute(compiled.string, args)
+            keys = tuple(row[0] for row in cursor.fetchall()[:100])
+            cursor.execute(page_data_sql(dialect, len(keys)), keys * 3)
             cursor.fetchall()
 
         run()
-        floor, _ = median_time(run, repeats)
+        floor, _ = _median_wall_cpu(run, repeats)
     finally:
         raw.close()
     return "\n".join("    " + line for line in lines), floor
+
+
+def _median_wall_cpu(fn: Callable[[], Any], repeats: int) -> tuple[float, float]:
+    """Median CPU time of ``fn`` (what the shared machine's load distorts least), then wall."""
+    walls, cpus = [], []
+    for _ in range(repeats):
+        wall, cpu = time.perf_counter(), time.process_time()
+        fn()
+        cpus.append(time.process_time() - cpu)
+        walls.append(time.perf_counter() - wall)
+    return statistics.median(cpus), statistics.median(walls)
 
 
 def _check_top(found: list[Any], expected: Expected) -> None:
@@ -197,8 +215,9 @@ def _check_newest(found: list[Any], expected: Expected) -> None:
 
 def _measure(
     label: str, url: str, specs: list[dict[str, Any]], expected: Expected, repeats: int
-) -> list[tuple[str, float, float | None, str]]:
-    """(what, median, SQL floor or None, EXPLAIN) per timed search of one store."""
+) -> list[tuple[str, float, float, float | None, str]]:
+    """(what, median wall, median CPU, CPU of its SQL alone or None, EXPLAIN) per timed
+    search of one store."""
     import mlcore
 
     tracker = mlcore.Tracker(url)
@@ -228,12 +247,12 @@ def _measure(
     for what, fn, order in cases:
         fn()  # warm, and checked
         reps = repeats if what.startswith(("top", "newest")) else max(1, repeats // 2)
-        median, _ = median_time(fn, reps)
+        cpu, wall = _median_wall_cpu(fn, reps)
         if order is not None:
             plan, floor = _explain_and_floor(tracker.store, order, repeats)
         else:
             plan, floor = "", None
-        out.append((what, median, floor, plan))
+        out.append((what, wall, cpu, floor, plan))
     tracker.close()
     return out
 
@@ -296,8 +315,9 @@ def scaling(sizes: list[int], repeats: int, args: argparse.Namespace) -> None:
                 else _postgres_store(args.postgres, n, specs)
             )
             measured = _measure(backend, url, specs, expected, repeats)
-            for index, (what, median, floor, plan) in enumerate(measured):
-                sql = f" (SQL {fmt_seconds(floor)}, {median / floor:.0f}x)" if floor else ""
+            for index, (what, median, cpu, floor, plan) in enumerate(measured):
+                sql = f", SQL {fmt_seconds(floor)}, {cpu / floor:.1f}x" if floor else ""
+                sql = f" (CPU {fmt_seconds(cpu)}{sql})"
                 if peer is not None and backend == "SQLite":
                     peer_cell = fmt_seconds(peer[index])
                     ratio = f"{peer[index] / median:.1f}x faster"
@@ -312,8 +332,8 @@ def scaling(sizes: list[int], repeats: int, args: argparse.Namespace) -> None:
     for backend in backends:
         report(
             f"search scaling, mlcore on {backend} vs MLflow on SQLite up to {args.mlflow_max:,} "
-            f"runs (median of {repeats}; mlcore: whole call, then its SQL alone through the "
-            "driver and the ratio)",
+            f"runs (median of {repeats}; mlcore: whole call, wall then CPU, then the CPU of its "
+            "SQL alone through the driver and the ratio of the two CPU times)",
             results[backend],
         )
     print("\nQuery plans of the timed searches (largest size):")

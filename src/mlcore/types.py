@@ -87,18 +87,27 @@ class _Entity(BaseModel):
 E = TypeVar("E", bound=BaseModel)
 
 
+# the slots every pydantic model has, set directly (``object.__setattr__`` costs twice as much)
+_slots = vars(BaseModel)
+_set_dict = _slots["__dict__"].__set__
+_set_fields = _slots["__pydantic_fields_set__"].__set__
+_set_extra = _slots["__pydantic_extra__"].__set__
+_set_private = _slots["__pydantic_private__"].__set__
+_new = object.__new__
+
+
 def build(cls: type[E], values: dict[str, Any]) -> E:
     """Build an entity from trusted values (every field given), without validation.
 
     What stores use when turning their own rows into entities: the result is the same as
-    ``cls.model_construct(**values)`` (a test checks it), at a third of the cost, which is
+    ``cls.model_construct(**values)`` (a test checks it), at an eighth of the cost, which is
     what lets a search return thousands of runs in milliseconds.
     """
-    entity = cls.__new__(cls)
-    object.__setattr__(entity, "__dict__", values)
-    object.__setattr__(entity, "__pydantic_fields_set__", set(values))
-    object.__setattr__(entity, "__pydantic_extra__", None)
-    object.__setattr__(entity, "__pydantic_private__", None)
+    entity = _new(cls)
+    _set_dict(entity, values)
+    _set_fields(entity, set(values))
+    _set_extra(entity, None)
+    _set_private(entity, None)
     return entity
 
 

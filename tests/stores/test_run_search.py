@@ -10,6 +10,7 @@ compared against it on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import base64
+import gc
 import json
 import math
 import threading
@@ -258,3 +259,50 @@ def test_sqlite_plans_walk_indexes_in_sort_order(tmp_path: Path) -> None:
         assert "TEMP B-TREE FOR ORDER BY" not in unordered
     finally:
         store.close()
+
+
+def test_a_page_of_more_runs_than_one_read_carries_each_runs_own_data(store: SqlStore) -> None:
+    """A page's params, metrics and tags are read 300 runs per statement: every run of a page
+    of 700 comes with exactly what was logged to it (NaN, infinities and runs with nothing
+    logged included), and the garbage collector is left as it was found."""
+    experiment = store.create_experiment("many").experiment_id
+    params = [{"lr": str(i % 7), "i": str(i)} if i % 5 else {} for i in range(700)]
+    tags = [{"team": "ab"[i % 2]} if i % 3 else {} for i in range(700)]
+    made = store.create_runs(
+        experiment,
+        [
+            NewRun(name=f"r{i}", start_time=1000 + i, params=params[i], tags=tags[i])
+            for i in range(700)
+        ],
+    )
+    special = [math.nan, math.inf, -math.inf]
+    metrics: list[dict[str, float]] = [{} for _ in range(700)]
+    for i in range(700):
+        if i % 4:
+            metrics[i]["acc"] = special[i % 3] if i % 50 == 0 else i / 700
+        if i % 2:
+            metrics[i]["loss"] = float(i)
+    store.log_metrics(
+        [(made[i].info.run_id, k, v, 0, 0) for i in range(700) for k, v in metrics[i].items()]
+    )
+    gc_was = gc.isenabled()
+    try:
+        for collecting in (True, False):
+            if collecting:
+                gc.enable()
+            else:
+                gc.disable()
+            page = store.search_runs([experiment], None, max_results=1000)
+            assert gc.isenabled() is collecting
+            assert [r.info.name for r in page] == [f"r{i}" for i in reversed(range(700))]
+            for found in page:
+                i = int(found.info.name[1:])
+                assert found.info.run_id == made[i].info.run_id
+                assert found.data.params == params[i]
+                assert found.data.tags == tags[i]
+                assert json.dumps(found.data.metrics, sort_keys=True) == json.dumps(
+                    metrics[i], sort_keys=True
+                )
+    finally:
+        if gc_was:
+            gc.enable()

@@ -28,7 +28,7 @@ from sqlalchemy import (
     BigInteger,
     BindParameter,
     ColumnElement,
-    Connection,
+    Dialect,
     Select,
     and_,
     bindparam,
@@ -39,7 +39,7 @@ from sqlalchemy import (
 
 from mlcore.filters import And, Comparison, Expr, OrderBy
 from mlcore.stores.sql.filter_sql import FilterTarget, compile_filter, run_target
-from mlcore.stores.sql.rows import RUN_COLUMNS
+from mlcore.stores.sql.rows import RUN_COLUMNS, Fetch
 from mlcore.stores.sql.schema import experiments, latest_metrics, runs
 
 __all__ = ["SearchPlan", "SortKey", "build_search", "page_queries", "run_search"]
@@ -264,42 +264,44 @@ def page_queries(plan: SearchPlan, nulls: tuple[bool, ...] | None) -> list[Selec
     return [_ordered(valued, nulls), _ordered(bare, None)]
 
 
-def _compiled(conn: Connection, plan: SearchPlan, nulls: tuple[bool, ...] | None) -> list[Any]:
-    """The page queries compiled for this connection's dialect, once per plan and cursor
-    shape: a page then costs one driver-level execution, not a SQLAlchemy compilation."""
-    key = (conn.dialect.name, nulls)
+def _compiled(dialect: Dialect, plan: SearchPlan, nulls: tuple[bool, ...] | None) -> list[Any]:
+    """The page queries compiled for a dialect, once per plan and cursor shape: a page then
+    costs one driver-level execution, not a SQLAlchemy compilation."""
+    key = (dialect.name, dialect.driver, nulls)
     found = plan.compiled.get(key)
     if found is None:
         found = plan.compiled[key] = [
-            query.compile(dialect=conn.dialect) for query in page_queries(plan, nulls)
+            query.compile(dialect=dialect) for query in page_queries(plan, nulls)
         ]
     return found
 
 
 def run_search(
-    conn: Connection,
+    fetch: Fetch,
+    dialect: Dialect,
     plan: SearchPlan,
     max_results: int,
     offset: int,
     after: list[Any] | None,
     now_ms: int,
 ) -> tuple[list[Any], bool, list[Any] | None]:
-    """One page: rows (RUN_COLUMNS), whether more follow, and the sort values of the last row
-    when more follow. ``offset`` (tokens without ``after``) needs a single-pass plan."""
+    """One page through ``fetch`` (a connection of ``dialect`` at the driver level): rows
+    (RUN_COLUMNS), whether more follow, and the sort values of the last row when more follow.
+    ``offset`` (tokens without ``after``) needs a single-pass plan."""
     wanted = max_results + 1
     rows: list[Any] = []
     nulls = None if after is None else tuple(v is None for v in after)
     values: dict[str, Any] = {"now_ms": now_ms, "page_offset": offset}
     if after is not None:
         values.update((f"after_{i}", v) for i, v in enumerate(after) if v is not None)
-    for compiled in _compiled(conn, plan, nulls):
+    for compiled in _compiled(dialect, plan, nulls):
         values["page_limit"] = wanted - len(rows)
         params = compiled.construct_params(values)
         if compiled.positiontup is not None:
-            args: Any = tuple(params[name] for name in compiled.positiontup)
+            args: Any = tuple([params[name] for name in compiled.positiontup])
         else:
             args = params
-        rows += conn.exec_driver_sql(compiled.string, args).all()
+        rows += fetch(compiled.string, args)
         if len(rows) >= wanted:
             break
     more = len(rows) > max_results

@@ -32,7 +32,10 @@ from mlcore.stores.sql.registry_ops import SqlRegistryOps
 from mlcore.stores.sql.rows import (
     RUN_COLUMNS,
     chunked,
+    driver_fetch,
+    load_experiment,
     load_experiments,
+    load_page,
     load_runs,
     new_run,
     run_info,
@@ -239,16 +242,13 @@ class SqlStore(SqlRegistryOps, SqlArtifactVersionOps, MetadataStore):
         return self._tx.run(create)
 
     def _get_experiment(self, experiment_id: str) -> Experiment:
-        found = self._tx.read(
-            lambda conn: load_experiments(conn, experiments.c.experiment_id == int(experiment_id))
-        )
-        if not found:
+        found = self._tx.read(lambda conn: load_experiment(conn, "id", int(experiment_id)))
+        if found is None:
             raise NotFoundError(f"experiment {experiment_id!r} not found")
-        return found[0]
+        return found
 
     def _get_experiment_by_name(self, name: str) -> Experiment | None:
-        found = self._tx.read(lambda conn: load_experiments(conn, experiments.c.name == name))
-        return found[0] if found else None
+        return self._tx.read(lambda conn: load_experiment(conn, "name", name))
 
     def _search_experiments(self, view: ViewType) -> list[Experiment]:
         stage = experiments.c.lifecycle_stage
@@ -787,10 +787,10 @@ class SqlStore(SqlRegistryOps, SqlArtifactVersionOps, MetadataStore):
             plan = build_search(*shape, single_pass=True)
 
         def read(conn: Connection) -> tuple[list[Run], bool, list[Any] | None]:
-            rows, more, last = run_search(
-                conn, plan, max_results, 0 if after is not None else offset, after, now
-            )
-            return load_runs(conn, rows, now), more, last
+            fetch = driver_fetch(conn)
+            start = 0 if after is not None else offset
+            rows, more, last = run_search(fetch, conn.dialect, plan, max_results, start, after, now)
+            return load_page(fetch, conn.dialect, rows, now), more, last
 
         return self._tx.read(read)
 
