@@ -306,3 +306,27 @@ def test_a_page_of_more_runs_than_one_read_carries_each_runs_own_data(store: Sql
     finally:
         if gc_was:
             gc.enable()
+
+
+def test_concurrent_searches_leave_garbage_collection_as_they_found_it(tmp_path: Path) -> None:
+    store = SqlStore(f"sqlite:///{tmp_path}/gc.db")
+    exp = store.create_experiment("gc").experiment_id
+    for i in range(50):
+        store.create_run(exp, name=f"r{i}", start_time=i)
+    assert gc.isenabled()
+    errors: list[BaseException] = []
+
+    def search() -> None:
+        try:
+            for _ in range(30):
+                assert len(store.search_runs([exp], None, None, max_results=50)) == 50
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=search) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert gc.isenabled()  # no interleaving of the pauses left collection switched off

@@ -11,6 +11,7 @@ import functools
 import gc
 import json
 import math
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
@@ -320,18 +321,36 @@ def load_page(fetch: Fetch, dialect: Dialect, rows: Sequence[Any], now_ms: int) 
         return _entities(rows, data, now_ms)
 
 
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection while a page is read and its entities built: they hold
-    no cycles, yet their ~10 tracked objects per run trigger full collections that scan the
-    whole heap (half the time of a 10,000-run page)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
+class _GcPause:
+    """Counts the reads that paused cyclic garbage collection, so concurrent searches (server
+    threads) pause it once and the last one out restores what it found: a read that started
+    while another had paused it must not leave collection off for good."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._depth = 0
+        self._was_enabled = False
+
+    @contextlib.contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._lock:
+            if self._depth == 0:
+                self._was_enabled = gc.isenabled()
+                gc.disable()
+            self._depth += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._depth -= 1
+                if self._depth == 0 and self._was_enabled:
+                    gc.enable()
+
+
+# No cyclic garbage collection while a page is read and its entities built: they hold no
+# cycles, yet their ~10 tracked objects per run trigger full collections that scan the whole
+# heap (half the time of a 10,000-run page).
+_gc_paused = _GcPause()
 
 
 def _entities(
