@@ -7,6 +7,7 @@ included) with what was logged, on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import math
+import sqlite3
 import struct
 import uuid
 from collections.abc import Iterator
@@ -123,3 +124,53 @@ def test_a_retried_batch_is_not_stored_twice_after_compaction(store: SqlStore) -
     # the writer retries the last batch when a commit's acknowledgement was lost
     store.log_metrics([(run_id, "m", 2.0, 1, 2)], batch_id=ids[-1])
     assert store.metric_history(run_id, "m").column("value").to_pylist() == [0.0, 1.0, 2.0]
+
+
+def _file_figures(path: Path) -> tuple[int, int]:
+    """(file bytes, free pages) after a WAL checkpoint, as the user's disk holds them."""
+    connection = sqlite3.connect(path)
+    try:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        free = connection.execute("PRAGMA freelist_count").fetchone()[0]
+    finally:
+        connection.close()
+    return path.stat().st_size, free
+
+
+def _slow_logger(store: SqlStore, n: int) -> tuple[str, list[Any]]:
+    experiment = store.create_experiment("slow").experiment_id
+    run_id = new_run(store, experiment)
+    points = [
+        (run_id, "loss", SPECIAL[i % 5] if i % 11 == 0 else i / 7, 1000 + i, i) for i in range(n)
+    ]
+    for first in range(0, n, 500):  # what a slow logger leaves: many small chunks
+        store.log_metrics(points[first : first + 500], batch_id=uuid.uuid4().hex)
+    return run_id, points
+
+
+def test_a_new_sqlite_store_gives_the_pages_compaction_frees_back(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    store = SqlStore(f"sqlite:///{path}")
+    run_id, points = _slow_logger(store, 20_000)
+    store.end_run(run_id, status="FINISHED", end_time=1)  # compacts 40 chunks into one
+    assert history(store, run_id, "loss") == expected(points, "loss")
+    store.close()
+    size, free = _file_figures(path)
+    assert free == 0  # nothing left unused in the file
+    assert size < 20_000 * 26 + 200_000  # ~24 bytes a point, plus the schema's pages
+
+
+def test_an_existing_store_keeps_its_vacuum_setting_and_its_points(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    connection = sqlite3.connect(path)  # a file made before: auto_vacuum off, has a table
+    connection.execute("CREATE TABLE kept (x)")
+    connection.commit()
+    connection.close()
+    store = SqlStore(f"sqlite:///{path}")
+    run_id, points = _slow_logger(store, 5_000)
+    store.end_run(run_id, status="FINISHED", end_time=1)
+    assert history(store, run_id, "loss") == expected(points, "loss")
+    store.close()
+    connection = sqlite3.connect(path)
+    assert connection.execute("PRAGMA auto_vacuum").fetchone()[0] == 0  # not converted
+    connection.close()

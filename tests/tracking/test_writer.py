@@ -6,6 +6,8 @@ so the storing itself is the real thing.
 
 from __future__ import annotations
 
+import math
+import struct
 import threading
 import time
 from collections.abc import Sequence
@@ -14,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from mlcore import Tracker
-from mlcore.errors import StoreError
+from mlcore.errors import InvalidInputError, StoreError
 from mlcore.stores.base import MetricPoint
 from mlcore.stores.sql import SqlStore
 from mlcore.tracking.writer import BatchWriter
@@ -144,4 +146,43 @@ def test_heartbeat_extends_the_deadline(tmp_path: Path) -> None:
     writer.unregister_run(run_id)
     time.sleep(0.6)
     assert store.get_run(run_id).info.status.value == "CRASHED"
+    writer.close()
+
+
+def test_points_logged_while_the_thread_flushes_are_stored_exactly(tmp_path: Path) -> None:
+    # the hot path extends the writer's flat buffer while its thread cuts batches off the
+    # front every few milliseconds: every point must arrive once, whole and in order
+    tracker = Tracker(f"sqlite:///{tmp_path}/s.db")
+    tracker._writer.interval = 0.002
+    run = tracker.start_run("exp")
+    special = [math.nan, math.inf, -math.inf, -0.0, 5e-324]
+    n = 60_000
+    for i in range(n):
+        value = special[i % 5] if i % 13 == 0 else i / 3
+        run.log_metric("a" if i % 3 else "b", value, step=i)
+        if i % 1000 == 0:
+            run.log_metric("no_step", float(i))  # no step: stored at step 0
+    run.end()
+    for key, wanted in (("a", [i for i in range(n) if i % 3]), ("b", range(0, n, 3))):
+        table = tracker.metric_history(run.id, key)
+        assert table.column("step").to_pylist() == list(wanted)
+        got = [struct.pack("<d", v) for v in table.column("value").to_pylist()]
+        want = [struct.pack("<d", special[i % 5] if i % 13 == 0 else i / 3) for i in wanted]
+        assert got == want  # bit for bit
+        stamps = table.column("timestamp").to_pylist()
+        assert stamps == sorted(stamps)
+    no_step = tracker.metric_history(run.id, "no_step")
+    assert set(no_step.column("step").to_pylist()) == {0}
+    assert no_step.column("value").to_pylist() == [float(i) for i in range(0, n, 1000)]
+    tracker.close()
+
+
+def test_a_point_of_the_wrong_shape_is_refused(tmp_path: Path) -> None:
+    store = SqlStore(f"sqlite:///{tmp_path}/s.db")
+    writer = BatchWriter(store, interval=3600)
+    with pytest.raises(InvalidInputError):
+        writer.add(("run", "m", 1.0, 1))  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError):
+        writer.extend([("run", "m", 1.0, 1, 0), ("run", "m", 1.0, 1)])  # type: ignore[list-item]
+    assert writer.backlog == 0  # nothing of either call buffered
     writer.close()

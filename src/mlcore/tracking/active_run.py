@@ -8,6 +8,7 @@ exception, KILLED on Ctrl-C or SIGTERM.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     from mlcore.types import FileInfo, Run, RunData, RunInfo
 
 __all__ = ["ActiveRun"]
+
+_time_ns = time.time_ns
 
 
 class ActiveRun:
@@ -45,6 +48,10 @@ class ActiveRun:
         self._on_end: list[Callable[[ActiveRun], None]] = [on_end] if on_end else []
         self._listeners: list[Callable[[str, float, int | None], None]] = []
         self.ended = False
+        # the hot path's references: keys already checked, and the writer's flat buffer
+        self._checked_keys = tracker._valid_keys
+        self._writer = tracker._writer
+        self._buffer = tracker._writer.buffer
 
     def __repr__(self) -> str:
         return f"<ActiveRun {self.id} name={self._info.name!r} status={self._info.status.value}>"
@@ -94,8 +101,25 @@ class ActiveRun:
     def log_metric(
         self, key: str, value: float, step: int | None = None, timestamp: int | None = None
     ) -> None:
-        tracker = self._tracker  # the hot path: one call to check, one to buffer
-        tracker._writer.add(tracker._metric_point(self.id, key, value, step, timestamp))
+        # The hot path: a float value, an int step (or none) and a key checked before take a
+        # few type and range tests and one extend of the writer's buffer; anything else is
+        # checked in full by Tracker._metric_point (InvalidInputError, nothing buffered).
+        if (
+            type(value) is float
+            and timestamp is None
+            and key in self._checked_keys
+            and (
+                (type(step) is int and -0x8000000000000000 <= step <= 0x7FFFFFFFFFFFFFFF)
+                or step is None
+            )
+        ):
+            buffer = self._buffer
+            buffer.extend((self.id, key, value, _time_ns() // 1_000_000, step or 0))
+            if len(buffer) > self._writer.limit:
+                self._writer.overflow()
+        else:
+            tracker = self._tracker
+            self._writer.add(tracker._metric_point(self.id, key, value, step, timestamp))
         if self._listeners:
             self._notify([(key, value, step)])
 

@@ -1,8 +1,12 @@
 """The batching writer: the logging hot path and the run heartbeat.
 
-``add`` appends a point to a deque (about a microsecond with validation in the caller); a
-daemon thread stores what accumulated every ``interval`` seconds as one batch, in one
-transaction. ``flush`` stores everything added before it was called, in the caller's thread.
+``add`` appends a point to :attr:`BatchWriter.buffer`, a flat list (five items a point:
+:mod:`mlcore.stores.flat_points`), with one ``list.extend`` of its 5-tuple, so no object per
+point lives on for the garbage collector; a daemon thread stores what accumulated every
+``interval`` seconds as one batch, in one transaction, and the store takes each column with
+one slice. ``flush`` stores everything added before it was called, in the caller's thread.
+``ActiveRun.log_metric`` extends the buffer itself (the hot path) and calls
+:meth:`BatchWriter.overflow` when its length passes :attr:`BatchWriter.limit`.
 
 Failure handling: a batch the store cannot take now (``StoreError``, a lost connection) stays
 pending and is retried, with the same batch id so a retry after a lost acknowledgement cannot
@@ -31,10 +35,10 @@ import time
 import uuid
 import weakref
 from collections.abc import Sequence
-from itertools import repeat, starmap
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mlcore.errors import InvalidInputError
+from mlcore.stores.flat_points import WIDTH, FlatPoints, flatten
 from mlcore.stores.metric_batches import halves
 
 if TYPE_CHECKING:
@@ -79,11 +83,18 @@ class BatchWriter:
         self.heartbeat_interval = heartbeat_interval
         self.heartbeat_timeout = heartbeat_timeout
         self._max_buffer = max_buffer
+        #: points added and not taken by a flush yet, flat (``WIDTH`` items a point); the
+        #: list is never replaced (hot paths keep a reference), only extended and cut
+        self.buffer: list[Any] = []
+        #: past this ``len(buffer)`` an adder calls :meth:`overflow`; -1 until the thread
+        #: runs, so the first point starts it
+        self.limit = -1
         self._init_runtime()
         _writers.add(self)
 
     def _init_runtime(self) -> None:
-        self._queue: collections.deque[MetricPoint] = collections.deque()
+        self.buffer.clear()  # in a forked child: the parent's points are the parent's
+        self.limit = -1
         # pieces taken from the queue and not stored yet, each under its own batch id; the
         # next to store is last (a refused piece is replaced by its two halves)
         self._pending: list[tuple[Sequence[MetricPoint], str]] = []
@@ -106,17 +117,26 @@ class BatchWriter:
     # -- hot path ------------------------------------------------------------------------------
     def add(self, point: MetricPoint) -> None:
         """Queue one ``(run_id, key, value, timestamp_ms, step)`` point (already validated)."""
-        self._queue.append(point)
-        if self._thread is None:
-            self._start()
-        if len(self._queue) > self._max_buffer:
-            self.flush()
+        if len(point) != WIDTH:
+            flatten([point])  # raises InvalidInputError
+        buffer = self.buffer
+        buffer.extend(point)  # one C call: atomic with respect to other threads
+        if len(buffer) > self.limit:
+            self.overflow()
 
-    def extend(self, points: list[MetricPoint]) -> None:
-        self._queue.extend(points)
+    def extend(self, points: Sequence[MetricPoint]) -> None:
+        """Queue several points (already validated), together."""
+        buffer = self.buffer
+        buffer.extend(flatten(points))  # a list into a list: atomic, the points stay together
+        if len(buffer) > self.limit:
+            self.overflow()
+
+    def overflow(self) -> None:
+        """What an adder calls once ``len(buffer)`` passes :attr:`limit`: start the thread,
+        or write synchronously when the backlog passes ``max_buffer`` (back-pressure)."""
         if self._thread is None:
             self._start()
-        if len(self._queue) > self._max_buffer:
+        if len(self.buffer) > self._max_buffer * WIDTH:
             self.flush()
 
     # -- storing -------------------------------------------------------------------------------
@@ -129,21 +149,26 @@ class BatchWriter:
     @property
     def backlog(self) -> int:
         """Points added and not stored yet (queued, being stored, or waiting for a retry)."""
-        return len(self._queue) + self._inflight + self._pending_points
+        return len(self.buffer) // WIDTH + self._inflight + self._pending_points
 
     def _drain(self) -> None:
         with self._io_lock:
             # pieces that failed before go first, alone: an id must always name the same
             # points for the store's duplicate check to be right
             self._store_pending()
-            queue = self._queue
-            # popping exactly len() items is safe against concurrent appends; they count in
-            # the backlog until stored (or kept as pending when storing fails)
-            count = len(queue)
+            buffer = self.buffer
+            # taking the first len() items with one slice, then deleting them with another,
+            # is safe against concurrent adders: they only ever extend the list's end, by
+            # whole points. Points count in the backlog until stored (or kept as pending
+            # when storing fails).
+            size = len(buffer)
+            size -= size % WIDTH
+            count = size // WIDTH
             self._inflight = count
             try:
-                batch = list(starmap(queue.popleft, repeat((), count)))  # C speed
-                if batch:
+                if count:
+                    batch = FlatPoints(buffer[:size])
+                    del buffer[:size]
                     self._pending.append((batch, uuid.uuid4().hex))
                     self._pending_points += count
             finally:
@@ -225,6 +250,7 @@ class BatchWriter:
             thread = threading.Thread(target=self._loop, name="mlcore-writer", daemon=True)
             self._thread = thread
         thread.start()
+        self.limit = self._max_buffer * WIDTH
 
     def _loop(self) -> None:
         backoff = self.interval

@@ -3,6 +3,9 @@
 SQLite (the embedded default) is set up for several processes writing one file:
 
 - WAL journal, so readers never block the writer and vice versa;
+- a new file gets ``auto_vacuum=INCREMENTAL``, so the pages a metric compaction frees go back
+  to the file system (a store created before keeps its setting: changing it takes a full
+  ``VACUUM``);
 - ``synchronous=NORMAL`` (safe with WAL against application crashes; ``FULL``, which also
   survives power loss, with ``MLCORE_SQLITE_SYNCHRONOUS=FULL``);
 - write transactions start with ``BEGIN IMMEDIATE``: the write lock is taken up front, so two
@@ -106,6 +109,10 @@ def _configure_sqlite(engine: Engine, *, memory: bool) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
         cursor = dbapi_connection.cursor()
         if not memory:
+            if cursor.execute("PRAGMA page_count").fetchone()[0] == 0:  # a new, empty file
+                # must come before the first table (and the WAL switch); lets a compaction
+                # give the pages it frees back to the file system (metric_ops.compact)
+                cursor.execute("PRAGMA auto_vacuum=INCREMENTAL")
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_S * 1000)}")

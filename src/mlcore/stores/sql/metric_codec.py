@@ -2,13 +2,14 @@
 
 A chunk holds the points of one metric of one run from one flush: three little-endian arrays
 (int64 steps, int64 ms timestamps, float64 values). Packing works a column at a time with C
-built-ins (``array``, ``map``, ``sorted``), never a Python statement per point; reading turns
-each blob into an Arrow buffer without copying it point by point; merging chunks (compaction)
-concatenates their blobs as they are.
+built-ins (``struct``, ``map``, slices, ``sorted``), never a Python statement per point;
+reading turns each blob into an Arrow buffer without copying it point by point; merging
+chunks (compaction) concatenates their blobs as they are.
 """
 
 from __future__ import annotations
 
+import struct
 import sys
 from array import array
 from collections import Counter
@@ -18,6 +19,7 @@ from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from mlcore.errors import InvalidInputError
+from mlcore.stores.flat_points import FlatPoints
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -71,14 +73,6 @@ class Chunk:
         return max(zip(steps, timestamps, range(len(steps))))[2]
 
 
-def _bytes(values: array[Any]) -> bytes:
-    if _LITTLE:
-        return values.tobytes()
-    swapped = array(values.typecode, values)
-    swapped.byteswap()
-    return swapped.tobytes()
-
-
 def group_points(points: Sequence[MetricPoint]) -> list[Chunk]:
     """Group ``(run_id, key, value, timestamp, step)`` points into chunks of at most
     :data:`MAX_CHUNK_POINTS`, in order of each metric's first point, keeping logging order
@@ -86,6 +80,12 @@ def group_points(points: Sequence[MetricPoint]) -> list[Chunk]:
     count = len(points)
     if not count:
         return []
+    if isinstance(points, FlatPoints):  # from the batching writer: columns are slices
+        runs, keys = points.column(0), points.column(1)
+        # list.count compares by identity first: C speed for one run's one key
+        if runs.count(runs[0]) == count and keys.count(keys[0]) == count:
+            return _split(runs[0], keys[0], points.column(4), points.column(3), points.column(2))
+        points = list(points)
     if len(set(map(_RUN, points))) == 1 and len(set(map(_KEY, points))) == 1:  # the usual
         groups: list[tuple[tuple[str, str], Sequence[MetricPoint]]] = [
             ((points[0][0], points[0][1]), points)
@@ -103,26 +103,43 @@ def group_points(points: Sequence[MetricPoint]) -> list[Chunk]:
             start += sizes[code]
     chunks = []
     for (run_id, key), members in groups:
-        for start in range(0, len(members), MAX_CHUNK_POINTS):
-            part = members[start : start + MAX_CHUNK_POINTS]
-            chunks.append(
-                Chunk(
-                    run_id,
-                    key,
-                    list(map(_STEP, part)),
-                    list(map(_TIMESTAMP, part)),
-                    list(map(_VALUE, part)),
-                )
+        chunks.extend(
+            _split(
+                run_id,
+                key,
+                list(map(_STEP, members)),
+                list(map(_TIMESTAMP, members)),
+                list(map(_VALUE, members)),
             )
+        )
     return chunks
 
 
+def _split(
+    run_id: str, key: str, steps: list[int], timestamps: list[int], values: list[float]
+) -> list[Chunk]:
+    """One metric's columns as chunks of at most :data:`MAX_CHUNK_POINTS` points."""
+    if len(steps) <= MAX_CHUNK_POINTS:
+        return [Chunk(run_id, key, steps, timestamps, values)]
+    return [
+        Chunk(
+            run_id,
+            key,
+            steps[start : start + MAX_CHUNK_POINTS],
+            timestamps[start : start + MAX_CHUNK_POINTS],
+            values[start : start + MAX_CHUNK_POINTS],
+        )
+        for start in range(0, len(steps), MAX_CHUNK_POINTS)
+    ]
+
+
 def _packed(typecode: str, items: list[Any], field: str, key: str) -> bytes:
-    """``items`` as little-endian bytes; InvalidInputError (not a store failure) for an item
-    that does not fit: a step or timestamp beyond 64 bits, a value that is not a float."""
+    """``items`` as little-endian bytes (``struct``: a C loop, faster than ``array`` and
+    byte order fixed); InvalidInputError (not a store failure) for an item that does not
+    fit: a step or timestamp beyond 64 bits, a value that is not a float."""
     try:
-        return _bytes(array(typecode, items))
-    except (OverflowError, TypeError) as exc:
+        return struct.pack(f"<{len(items)}{typecode}", *items)
+    except (struct.error, OverflowError, TypeError) as exc:
         raise InvalidInputError(
             f"metric {key!r}: a {field} cannot be stored ({exc}); steps and timestamps must "
             "fit in 64 bits and values must be floats",

@@ -36,6 +36,7 @@ __all__ = [
     "PreparedBatch",
     "compact",
     "history",
+    "release_free_pages",
     "run_pks",
     "store_points",
 ]
@@ -209,7 +210,30 @@ def compact(conn: Connection, run_pk: int) -> int:
             )
         )
         removed += len(ids) - 1
+    if removed and conn.dialect.name == "sqlite":
+        release_free_pages(conn)
     return removed
+
+
+def release_free_pages(conn: Connection) -> int:
+    """Give a SQLite file's free pages back to the file system, in the caller's transaction;
+    returns how many. Only a file made with ``auto_vacuum=INCREMENTAL`` (every store created
+    since it was the default: see ``engine``) can; for an older one this does nothing.
+
+    ``PRAGMA incremental_vacuum`` frees one page per step of its statement and Python's
+    ``sqlite3`` steps a statement without result columns once, so it runs once per page
+    (each moves at most one page from the file's end into a free slot).
+    """
+    cursor = conn.connection.cursor()
+    try:
+        if cursor.execute("PRAGMA auto_vacuum").fetchone()[0] != 2:  # 2: incremental
+            return 0
+        free = int(cursor.execute("PRAGMA freelist_count").fetchone()[0])
+        for _ in range(free):
+            cursor.execute("PRAGMA incremental_vacuum(1)")
+        return free
+    finally:
+        cursor.close()
 
 
 def _merge_groups(chunks: Sequence[Any]) -> list[list[Any]]:
