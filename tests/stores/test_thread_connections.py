@@ -3,6 +3,7 @@ threads at once, a refused start, and a store closed and opened again lose nothi
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
@@ -69,3 +70,33 @@ def test_a_store_closed_and_opened_again_sees_every_run(tmp_path: Path) -> None:
     again.end_run(ids[0], status="FAILED", end_time=11)  # a closed store's file, still writable
     assert again.get_run(ids[0]).info.status.value == "FAILED"
     again.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_opens_its_own_connection_and_both_sides_store_their_runs(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path}/f.db"
+    tracker = Tracker(url)
+    with tracker.start_run(experiment="fork") as run:  # the parent's thread holds a connection
+        run.log_metric("side", 0.0)
+    pid = os.fork()
+    if pid == 0:  # the child: never use or close the parent's connection
+        code = 1
+        try:
+            for _ in range(10):
+                with tracker.start_run(experiment="fork") as run:
+                    run.log_metric("side", 2.0)
+            tracker.close()
+            code = 0
+        finally:
+            os._exit(code)
+    for _ in range(10):
+        with tracker.start_run(experiment="fork") as run:
+            run.log_metric("side", 1.0)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    runs = Tracker(url).search_runs("fork", max_results=100)
+    sides = sorted(r.data.metrics["side"] for r in runs)
+    assert sides == [0.0] + [1.0] * 10 + [2.0] * 10
+    assert {r.info.status.value for r in runs} == {"FINISHED"}
