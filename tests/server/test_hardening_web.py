@@ -4,7 +4,6 @@ their ``Origin``; our own clients and MLflow-style ``requests`` calls keep worki
 
 from __future__ import annotations
 
-import http.client
 import json
 from collections.abc import Iterator
 from urllib.parse import urlsplit
@@ -14,6 +13,7 @@ import requests
 
 from mlcore import Tracker
 from mlcore.server import Server
+from tests.raw_http import post_exactly
 
 
 @pytest.fixture(scope="module")
@@ -24,19 +24,6 @@ def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     )
     yield srv.start()
     srv.stop()
-
-
-def _post(
-    url: str, path: str, body: bytes, headers: dict[str, str]
-) -> tuple[int, dict[str, object]]:
-    """A POST with exactly these headers, as a browser's fetch() sends it."""
-    parts = urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
-    conn.request("POST", path, body=body, headers=headers)
-    response = conn.getresponse()
-    answer = json.loads(response.read() or b"{}")
-    conn.close()
-    return response.status, answer
 
 
 def _experiments(url: str) -> list[str]:
@@ -66,7 +53,7 @@ def test_a_json_route_refuses_what_a_page_sends_without_a_preflight(
     name = f"csrf-{content_type}"
     body = json.dumps(_experiment(name)).encode()
     headers = {"Content-Type": content_type} if content_type else {}
-    status, answer = _post(url, CREATE, body, headers)
+    status, answer = post_exactly(url, CREATE, body, headers)
     assert status == 415, answer
     assert answer["error_code"] == "UNSUPPORTED_MEDIA_TYPE"
     assert "application/json" in str(answer["message"])
@@ -77,7 +64,7 @@ def test_a_page_of_another_site_is_refused_by_its_origin(url: str) -> None:
     body = json.dumps(_experiment("from-evil")).encode()
     for origin in ("http://evil.example", "https://203.0.113.7", "null", "http://127.0.0.1.evil"):
         headers = {"Content-Type": "application/json", "Origin": origin}
-        status, answer = _post(url, CREATE, body, headers)
+        status, answer = post_exactly(url, CREATE, body, headers)
         assert status == 403, (origin, answer)
         assert "Origin" in str(answer["message"])
     assert "from-evil" not in _experiments(url)
@@ -85,7 +72,7 @@ def test_a_page_of_another_site_is_refused_by_its_origin(url: str) -> None:
     for origin in (f"http://127.0.0.1:{port}", "http://localhost:3000", "http://ml.lan"):
         name = f"from-{origin.split('//')[1].replace(':', '-')}"
         body = json.dumps(_experiment(name)).encode()
-        status, answer = _post(url, CREATE, body, {"Content-Type": "application/json",
+        status, answer = post_exactly(url, CREATE, body, {"Content-Type": "application/json",
                                                    "Origin": origin})  # fmt: skip
         assert status == 200, (origin, answer)
         assert name in _experiments(url)
@@ -96,7 +83,7 @@ def test_json_clients_keep_working(url: str) -> None:
     made = requests.post(url + CREATE, json=_experiment("via-requests"))
     assert made.status_code == 200, made.text
     # a +json type is JSON too
-    status, _ = _post(
+    status, _ = post_exactly(
         url,
         CREATE,
         json.dumps(_experiment("via-plus-json")).encode(),

@@ -3,17 +3,16 @@ preflight, keeps its CSV payloads, and names the methods of a path in a 405's ``
 
 from __future__ import annotations
 
-import http.client
 import json
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
 import requests
 
 from mlcore.server import Server
+from tests.raw_http import post_exactly
 from tests.serving.conftest import FEATURES, predicted
 
 
@@ -22,16 +21,6 @@ def url(store: dict[str, Any]) -> Iterator[str]:
     srv = Server.model("models:/forest/1", tracking_uri=store["uri"])
     yield srv.start()
     srv.stop()
-
-
-def _post(url: str, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, Any]:
-    parts = urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
-    conn.request("POST", path, body=body, headers=headers)
-    response = conn.getresponse()
-    answer = json.loads(response.read() or b"{}")
-    conn.close()
-    return response.status, answer
 
 
 def _rows(store: dict[str, Any]) -> tuple[Any, list[Any]]:
@@ -49,13 +38,13 @@ def test_json_routes_refuse_what_a_page_sends_without_a_preflight(
     for path, body in (("/invocations", split), ("/v2/models/forest/infer", infer)):
         for content_type in ("text/plain;charset=UTF-8", "application/x-www-form-urlencoded", None):
             headers = {"Content-Type": content_type} if content_type else {}
-            status, answer = _post(url, path, json.dumps(body).encode(), headers)
+            status, answer = post_exactly(url, path, json.dumps(body).encode(), headers)
             assert status == 415, (path, content_type, answer)
             assert answer["error_code"] == "UNSUPPORTED_MEDIA_TYPE"
             assert "application/json" in answer["message"]
             assert "predictions" not in answer and "outputs" not in answer
         headers = {"Content-Type": "application/json", "Origin": "http://evil.example"}
-        status, answer = _post(url, path, json.dumps(body).encode(), headers)
+        status, answer = post_exactly(url, path, json.dumps(body).encode(), headers)
         assert status == 403 and "Origin" in answer["message"], answer
 
 
