@@ -8,12 +8,12 @@ ROOT=$(pwd)
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # --- system packages: PostgreSQL and MariaDB (store tests; the tests start throw-away servers),
-# etcd (the Kubernetes executor's API server) ----------------------------------------------
+# etcd (the Kubernetes executor's API server), Chromium (the web UI's browser tests) ----------------------------------------------
 export DEBIAN_FRONTEND=noninteractive
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v etcd >/dev/null \
-   || ! command -v mariadbd >/dev/null; then
+   || ! command -v mariadbd >/dev/null || ! command -v chromium >/dev/null; then
   as_root apt-get update -q
-  as_root apt-get install -y -q postgresql mariadb-server etcd-server openssl
+  as_root apt-get install -y -q postgresql mariadb-server etcd-server openssl chromium
 fi
 
 # --- a real kube-apiserver, built once from Debian's source package (~11 min on 2 cores) -----
@@ -30,6 +30,7 @@ python3 -m venv .venv
 .venv/bin/pip install -q -U pip
 .venv/bin/pip install -q -r requirements-test.txt
 .venv/bin/pip check
+bash scripts/peer-venvs.sh   # the real mlflow client etc., each in its own venv (interop tests)
 
 # --- PostgreSQL: a throw-away cluster on a free loopback port (test-infra §1) ----------------
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
