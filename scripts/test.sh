@@ -31,6 +31,7 @@ python3 -m venv .venv
 .venv/bin/pip install -q -r requirements-test.txt
 .venv/bin/pip check
 bash scripts/peer-venvs.sh   # the real mlflow client etc., each in its own venv (interop tests)
+bash scripts/build-ui.sh     # the web UI bundle (npm ci from ui/package-lock.json, then vite)
 
 # --- PostgreSQL: a throw-away cluster on a free loopback port (test-infra §1) ----------------
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)

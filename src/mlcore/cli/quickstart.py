@@ -111,4 +111,6 @@ def run_quickstart(_tracker: Any, args: argparse.Namespace) -> int:
     print(
         f"  {command} runs list --experiment {EXPERIMENT} --order-by 'metrics.test_accuracy DESC'"
     )
+    ui = _command() + " ui" + (f" --store {args.tracking_uri}" if args.tracking_uri else "")
+    print(f"\nOr in your browser: run `{ui}` and open http://localhost:5000/")
     return 0

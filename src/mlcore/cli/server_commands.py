@@ -12,6 +12,7 @@ __all__ = [
     "add_parsers",
     "server_command",
     "split_list",
+    "ui_command",
 ]
 
 HOSTS_HELP = (
@@ -102,6 +103,51 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
         help="drop an upload whose client sends nothing this long (408; nothing stored)",
     )
     server.set_defaults(handler=server_command, needs_tracker=False)
+
+    ui = sub.add_parser(
+        "ui",
+        parents=[common],
+        help="open the web UI on a local store (the embedded default: ./.mlcore)",
+        description=(
+            "Serves the web UI and the REST API over --store (default: $MLCORE_TRACKING_URI, "
+            "else ./.mlcore) on loopback. For a team server with tokens use `mlcore server`, "
+            "which serves the same UI at /."
+        ),
+    )
+    ui.add_argument("--store", help="the metadata store URL (default: the tracking URI)")
+    ui.add_argument("--artifacts", metavar="URI", help="the artifact root")
+    ui.add_argument("--host", default="127.0.0.1")
+    ui.add_argument("--port", type=int, default=5000)
+    ui.add_argument("--open", action="store_true", help="open the UI in a web browser")
+    add_network_arguments(ui)
+    ui.set_defaults(handler=ui_command, needs_tracker=False)
+
+
+def ui_command(_tracker: object, args: argparse.Namespace) -> int:
+    import os
+
+    from mlcore.server import Server
+    from mlcore.ui import is_built
+
+    store = args.store or os.environ.get("MLCORE_TRACKING_URI") or "./.mlcore"
+    srv = Server.tracking(
+        store=store,
+        artifacts=args.artifacts or os.environ.get("MLCORE_ARTIFACT_URI"),
+        allowed_hosts=split_list(args.allowed_hosts),
+        trusted_proxies=None if args.trusted_proxies is None else split_list(args.trusted_proxies),
+    )
+    shown = "localhost" if args.host in ("127.0.0.1", "::1", "0.0.0.0") else args.host
+    url = f"http://{shown}:{args.port}/"
+    print(f"mlcore UI on {url} (store: {store}); Ctrl+C stops it", flush=True)
+    if not is_built():
+        print("note: the UI bundle is not built (bash scripts/build-ui.sh); the API works")
+    if args.open:
+        import threading
+        import webbrowser
+
+        threading.Timer(1.0, webbrowser.open, args=(url,)).start()
+    srv.run(host=args.host, port=args.port, limits=connection_limits(args))
+    return 0
 
 
 def server_command(_tracker: object, args: argparse.Namespace) -> int:

@@ -35,9 +35,10 @@ from mlcore.server.uri_mapping import UriMapping
 from mlcore.stores import TrackingStore, require_registry, resolve_store
 from mlcore.stores.base import check_run_id
 from mlcore.stores.http_api import READ, SEARCHES, JsonInt, Operation, operations
+from mlcore.ui import ASSETS, PAGE_PATHS, PAGE_PREFIXES, mount_ui
 from mlcore.web import errors
 from mlcore.web.forwarded import DEFAULT_TRUSTED_PROXIES
-from mlcore.web.guard import Access, BodyTypes, Guard
+from mlcore.web.guard import DEFAULT_PUBLIC_PATHS, Access, BodyTypes, Guard
 
 __all__ = [
     "ErrorBody",
@@ -74,6 +75,8 @@ class ServerOptions:
     allowed_hosts: list[str] = field(default_factory=list)
     #: peers whose forwarding headers count (IPs, CIDRs); None: loopback proxies only
     trusted_proxies: list[str] | None = None
+    #: serve the web UI at ``/`` (its pages and assets need no token; its API calls do)
+    ui: bool = True
 
 
 class _Idempotency:
@@ -197,6 +200,8 @@ def create_tracking_app(options: ServerOptions) -> Any:
         _add_operation(app, op, store, mapping, answers)
     _add_searches(app, store, mapping)
     _add_artifacts(app, proxy)
+    if options.ui:
+        mount_ui(app)
     app.router.on_shutdown.append(store.close)
     app.router.on_shutdown.append(proxy.close)
 
@@ -211,7 +216,11 @@ def create_tracking_app(options: ServerOptions) -> Any:
         max_body_bytes=options.max_body_mb * 1024 * 1024,
         max_upload_bytes=options.max_upload_gb * 1024**3,
         upload_prefixes=(FILES, UPLOADS),
-        access=Access(read_paths=read_paths),
+        access=Access(
+            public=DEFAULT_PUBLIC_PATHS | (PAGE_PATHS if options.ui else frozenset()),
+            public_prefixes=(*PAGE_PREFIXES, ASSETS) if options.ui else (),
+            read_paths=read_paths,
+        ),
         bodies=BodyTypes(raw=(("*", FILES), ("PUT", UPLOADS))),  # JSON, but for upload bytes
         allowed_hosts=options.allowed_hosts,
         trusted_proxies=(
