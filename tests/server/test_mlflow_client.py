@@ -283,3 +283,33 @@ def test_tokens_and_scopes_apply(token_url: str) -> None:
     )
     assert anonymous.status_code == 401
     assert anonymous.json()["error_code"] == "UNAUTHENTICATED"
+
+
+def test_dataset_inputs_and_sampled_histories(server_url: str) -> None:
+    got = mlflow_run(
+        server_url,
+        """
+        import json, mlflow, pandas as pd, requests
+        from mlflow import MlflowClient
+        mlflow.set_experiment("inputs")
+        frame = pd.DataFrame({"a": [1, 2], "b": [3, 4]})
+        with mlflow.start_run() as run:
+            mlflow.log_input(mlflow.data.from_pandas(frame, name="train"), context="training")
+            for step in range(300):
+                mlflow.log_metric("m", step, step=step)
+        fetched = MlflowClient().get_run(run.info.run_id)
+        uri = mlflow.get_tracking_uri() + "/ajax-api/2.0/mlflow/metrics/get-history-bulk-interval"
+        bulk = requests.get(uri, params={"run_ids": [run.info.run_id], "metric_key": "m",
+                                         "max_results": 10}).json()
+        print(json.dumps({
+            "inputs": [[d.dataset.name, [t.value for t in d.tags]]
+                       for d in fetched.inputs.dataset_inputs],
+            "steps": [m["step"] for m in bulk["metrics"]],
+            "tags": sorted(fetched.data.tags),
+        }))
+        """,
+    )
+    assert isinstance(got, dict)
+    assert got["inputs"] == [["train", ["training"]]]
+    assert got["steps"] == [0, 33, 66, 100, 133, 166, 199, 233, 266, 299]  # first and last kept
+    assert not any(t.startswith("mlcore.") for t in got["tags"])  # inputs are not tags to MLflow
