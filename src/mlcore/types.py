@@ -12,7 +12,7 @@ import enum
 import math
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_serializer
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
 
 __all__ = [
     "ArtifactFile",
@@ -368,6 +368,14 @@ class SampledSeries(_Entity):
     total_points: int = 0
     #: True when points were dropped (``total_points > len(steps)``)
     sampled: bool = False
+
+    @field_validator("values", mode="after")
+    @classmethod
+    def _null_is_nan(cls, values: list[float | None]) -> list[float | None]:
+        """``null`` read from JSON is NaN again (what a local store returns)."""
+        if None in values:
+            return [math.nan if v is None else v for v in values]
+        return values
 
     @field_serializer("values", when_used="json")
     def _json_values(self, values: list[float | None]) -> list[JsonFloat]:

@@ -679,9 +679,9 @@ class TrackingStore(StoreBase, abc.ABC):
         self,
         run_ids: list[str],
         keys: list[str],
-        max_points: int,
-        min_step: int | None,
-        max_step: int | None,
+        max_points: int = 2000,
+        min_step: int | None = None,
+        max_step: int | None = None,
     ) -> list[SampledSeries]:
         """Default: one ``_metric_history`` per run and key (a run checked once); backends
         override it with one read."""
@@ -701,7 +701,7 @@ class TrackingStore(StoreBase, abc.ABC):
         return found
 
     def _experiment_summaries(
-        self, experiment_ids: list[str] | None, include_deleted: bool
+        self, experiment_ids: list[str] | None = None, include_deleted: bool = False
     ) -> list[ExperimentSummary]:
         """Default: the experiments, then a search of each one's runs (backends override it
         with one query)."""

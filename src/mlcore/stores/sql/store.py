@@ -758,9 +758,9 @@ class SqlStore(SqlRegistryOps, SqlArtifactVersionOps, MetadataStore):
         self,
         run_ids: list[str],
         keys: list[str],
-        max_points: int,
-        min_step: int | None,
-        max_step: int | None,
+        max_points: int = 2000,
+        min_step: int | None = None,
+        max_step: int | None = None,
     ) -> list[SampledSeries]:
         def read(conn: Connection) -> list[SampledSeries]:
             pks = self._run_pks(conn, run_ids)
@@ -770,7 +770,7 @@ class SqlStore(SqlRegistryOps, SqlArtifactVersionOps, MetadataStore):
         return self._tx.read(read)
 
     def _experiment_summaries(
-        self, experiment_ids: list[str] | None, include_deleted: bool
+        self, experiment_ids: list[str] | None = None, include_deleted: bool = False
     ) -> list[ExperimentSummary]:
         ids = None if experiment_ids is None else [int(e) for e in experiment_ids]
         return self._tx.read(
