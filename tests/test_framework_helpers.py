@@ -57,8 +57,11 @@ def test_every_module_has_the_same_core_functions_and_signatures() -> None:
             assert function.__module__ == f"mlcore.{name}"
             assert function.__name__ == function.__qualname__ == function_name
             assert function.__doc__
+    # MLflow's spellings too (issue 18): name= for artifact_path (default still "model"),
+    # and the model under the module's MLflow keyword (sk_model=...) through **options
     assert str(inspect.signature(reference.log_model)) == (
-        "(model: 'Any', artifact_path: 'str' = 'model', **options: 'Any') -> 'ModelInfo'"
+        "(model: 'Any' = None, artifact_path: 'str | None' = None, *, name: 'str | None' = None, "
+        "**options: 'Any') -> 'ModelInfo'"
     )
     assert list(inspect.signature(reference.load_model).parameters) == ["model_uri"]
     for name in ("sklearn", "xgboost", "torch"):

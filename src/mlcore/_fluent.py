@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from mlcore.errors import InvalidInputError
 
@@ -130,6 +130,7 @@ def start_run(
     run_id: str | None = None,
     experiment: str | None = None,
     parent_run_id: str | None = None,
+    run_name: str | None = None,
 ) -> ActiveRun:
     """Start a run and make it active; use it as a context manager to end it.
 
@@ -144,12 +145,16 @@ def start_run(
         run_id: resume an existing run instead of creating one.
         experiment: experiment name or id (default: the one from ``set_experiment``).
         parent_run_id: explicit parent.
+        run_name: MLflow's name for ``name``.
 
     Raises:
         InvalidInputError: a run is already active in this thread and ``nested`` is False.
+        TypeError: both ``name`` and ``run_name`` given.
     """
+    from mlcore._validation import mlflow_alias
+
     return (_context or _load()).start_run(
-        name,
+        mlflow_alias("start_run", "name", name, "run_name", run_name),
         tags=tags,
         config=config,
         notes=notes,
@@ -231,9 +236,12 @@ def use_artifact(ref: str) -> Artifact:
     return _run().use_artifact(ref)
 
 
-def log_model(model: Any, artifact_path: str = "model", **options: Any) -> ModelInfo:
-    """Log a model to the active run (flavor detected); see :meth:`mlcore.Tracker.log_model`."""
-    return _run().log_model(model, artifact_path, **options)
+def log_model(
+    model: Any, artifact_path: str | None = None, *, name: str | None = None, **options: Any
+) -> ModelInfo:
+    """Log a model to the active run (flavor detected); see :meth:`mlcore.Tracker.log_model`.
+    ``name`` is MLflow 3's name for ``artifact_path`` (default ``model``)."""
+    return _run().log_model(model, artifact_path, name=name, **options)
 
 
 def load_model(model_uri: str, *, trust_unrecorded: bool | None = None) -> LoadedModel:
@@ -306,19 +314,103 @@ def metric_history(
     )
 
 
+@overload
 def search_runs(
     experiments: str | Sequence[str] | None = None,
     filter: str | None = None,
     order_by: Sequence[str] | str | None = None,
     max_results: int = 1000,
     page_token: str | None = None,
-) -> RunPage:
+    *,
+    experiment_ids: str | Sequence[str] | None = None,
+    experiment_names: str | Sequence[str] | None = None,
+    filter_string: str | None = None,
+    output_format: None = None,
+) -> RunPage: ...
+
+
+@overload
+def search_runs(
+    experiments: str | Sequence[str] | None = None,
+    filter: str | None = None,
+    order_by: Sequence[str] | str | None = None,
+    max_results: int = 1000,
+    page_token: str | None = None,
+    *,
+    experiment_ids: str | Sequence[str] | None = None,
+    experiment_names: str | Sequence[str] | None = None,
+    filter_string: str | None = None,
+    output_format: Literal["list"],
+) -> list[Run]: ...
+
+
+@overload
+def search_runs(
+    experiments: str | Sequence[str] | None = None,
+    filter: str | None = None,
+    order_by: Sequence[str] | str | None = None,
+    max_results: int = 1000,
+    page_token: str | None = None,
+    *,
+    experiment_ids: str | Sequence[str] | None = None,
+    experiment_names: str | Sequence[str] | None = None,
+    filter_string: str | None = None,
+    output_format: Literal["pandas"],
+) -> Any: ...
+
+
+def search_runs(
+    experiments: str | Sequence[str] | None = None,
+    filter: str | None = None,
+    order_by: Sequence[str] | str | None = None,
+    max_results: int = 1000,
+    page_token: str | None = None,
+    *,
+    experiment_ids: str | Sequence[str] | None = None,
+    experiment_names: str | Sequence[str] | None = None,
+    filter_string: str | None = None,
+    output_format: Literal["pandas", "list"] | None = None,
+) -> Any:
     """Search runs of ``experiments`` (default: the current experiment if one was set,
-    else all). See :meth:`Tracker.search_runs`."""
+    else all). See :meth:`Tracker.search_runs`.
+
+    MLflow's spellings: ``experiment_ids``/``experiment_names`` for ``experiments``,
+    ``filter_string`` for ``filter``. Without ``output_format`` one page comes back (a
+    :class:`RunPage`); with ``output_format="list"`` (a list of runs) or ``"pandas"`` (a
+    DataFrame: ``run_id``, ``run_name``, ``status``, times, ``params.*``, ``metrics.*``,
+    ``tags.*``) every page up to ``max_results`` runs, as ``mlflow.search_runs`` returns.
+
+    Raises:
+        TypeError: a value given under both spellings.
+        InvalidInputError: an unknown ``output_format``.
+    """
+    from mlcore._validation import mlflow_alias, mlflow_experiments
+
+    experiments = mlflow_experiments(experiments, experiment_ids, experiment_names)
+    filter = mlflow_alias("search_runs", "filter", filter, "filter_string", filter_string or None)
+    if output_format not in (None, "list", "pandas"):
+        raise InvalidInputError(
+            f"output_format must be 'pandas' or 'list', got {output_format!r}",
+            field="output_format",
+        )
     current = (_context or _load()).experiment
     if experiments is None and current is not None:
         experiments = [current]
-    return get_tracker().search_runs(experiments, filter, order_by, max_results, page_token)
+    tracker = get_tracker()
+    page = tracker.search_runs(experiments, filter, order_by, max_results, page_token)
+    if output_format is None:
+        return page
+    runs: list[Run] = list(page)
+    while page.next_page_token is not None and len(runs) < max_results:
+        page = tracker.search_runs(
+            experiments, filter, order_by, max_results - len(runs), page.next_page_token
+        )
+        runs.extend(page)
+    if output_format == "list":
+        return runs
+    from mlcore.tracking.tables import runs_to_table
+
+    return runs_to_table(runs).to_pandas()
 
 
 class _ConfigProxy:

@@ -44,15 +44,27 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 
 
 class LogModel(Protocol):
-    """``log_model(model, artifact_path="model", **options)``: log to the active run."""
+    """``log_model(model, artifact_path="model", **options)``: log to the active run
+    (``name=``: MLflow 3's name for ``artifact_path``; the model also under MLflow's keyword,
+    e.g. ``sk_model=``)."""
 
-    def __call__(self, model: Any, artifact_path: str = "model", **options: Any) -> ModelInfo: ...
+    def __call__(
+        self,
+        model: Any = None,
+        artifact_path: str | None = None,
+        *,
+        name: str | None = None,
+        **options: Any,
+    ) -> ModelInfo: ...
 
 
 class SaveModel(Protocol):
-    """``save_model(model, path, **options)``: write a model directory."""
+    """``save_model(model, path, **options)``: write a model directory (the model also under
+    MLflow's keyword, e.g. ``sk_model=``)."""
 
-    def __call__(self, model: Any, path: str | os.PathLike[str], **options: Any) -> ModelSpec: ...
+    def __call__(
+        self, model: Any = None, path: str | os.PathLike[str] | None = None, **options: Any
+    ) -> ModelSpec: ...
 
 
 class LoadModel(Protocol):
@@ -81,17 +93,32 @@ def framework_functions(
     flavor: str,
     module: str,
     *,
+    model_keyword: str,
     log_model_doc: str = LOG_MODEL_DOC,
     save_model_doc: str = SAVE_MODEL_DOC,
     load_model_doc: str = LOAD_MODEL_DOC,
 ) -> FrameworkFunctions:
     """``log_model``, ``save_model`` and ``load_model`` for ``flavor``, named as members of
-    ``module`` (so ``help()`` and tracebacks show ``mlcore.sklearn.log_model``)."""
+    ``module`` (so ``help()`` and tracebacks show ``mlcore.sklearn.log_model``).
+    ``model_keyword``: MLflow's keyword for the model in that module (``sk_model``), accepted
+    for ``model``."""
 
-    def log_model(model: Any, artifact_path: str = "model", **options: Any) -> ModelInfo:
-        return _fluent.log_model(model, artifact_path, flavor=flavor, **options)
+    def log_model(
+        model: Any = None,
+        artifact_path: str | None = None,
+        *,
+        name: str | None = None,
+        **options: Any,
+    ) -> ModelInfo:
+        model = _model_argument("log_model", model_keyword, model, options)
+        return _fluent.log_model(model, artifact_path, name=name, flavor=flavor, **options)
 
-    def save_model(model: Any, path: str | os.PathLike[str], **options: Any) -> ModelSpec:
+    def save_model(
+        model: Any = None, path: str | os.PathLike[str] | None = None, **options: Any
+    ) -> ModelSpec:
+        model = _model_argument("save_model", model_keyword, model, options)
+        if path is None:
+            raise TypeError("save_model() missing the path to save the model to")
         return _save_model_as(flavor, model, path, options)
 
     def load_model(model_uri: str) -> Any:
@@ -122,6 +149,20 @@ def _publish(function: _F, module: str, doc: str) -> _F:
     function.__qualname__ = function.__name__
     function.__doc__ = doc
     return function
+
+
+def _model_argument(function: str, keyword: str, model: Any, options: dict[str, Any]) -> Any:
+    """The model, given as ``model`` or under MLflow's ``keyword`` (taken out of ``options``).
+
+    Raises:
+        TypeError: both given, or neither.
+    """
+    from mlcore._validation import mlflow_alias
+
+    chosen = mlflow_alias(function, "model", model, keyword, options.pop(keyword, None))
+    if chosen is None:
+        raise TypeError(f"{function}() missing the model (model= or {keyword}=)")
+    return chosen
 
 
 def _save_model_as(

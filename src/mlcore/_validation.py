@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, TypeVar
 
 from mlcore.errors import InvalidInputError
 
@@ -23,12 +24,58 @@ __all__ = [
     "check_name",
     "check_request_values",
     "metric_value",
+    "mlflow_alias",
+    "mlflow_experiments",
     "numeric_or_none",
     "param_value",
     "step_value",
     "tag_value",
     "timestamp_ms",
 ]
+
+_T = TypeVar("_T")
+
+
+def mlflow_alias(
+    function: str, name: str, value: _T | None, mlflow_name: str, mlflow_value: _T | None
+) -> _T | None:
+    """The argument given under mlcore's ``name`` or under MLflow's spelling of it
+    (``mlflow_name``): None when neither was.
+
+    Raises:
+        TypeError: both spellings were given.
+    """
+    if mlflow_value is None:
+        return value
+    if value is not None:
+        raise TypeError(
+            f"{function}() got both {name}= and {mlflow_name}= (MLflow's name for {name}); "
+            "pass only one"
+        )
+    return mlflow_value
+
+
+def mlflow_experiments(
+    experiments: str | Sequence[str] | None,
+    experiment_ids: str | Sequence[str] | None,
+    experiment_names: str | Sequence[str] | None,
+) -> str | Sequence[str] | None:
+    """``search_runs``' experiments, given as mlcore's ``experiments`` (names or ids) or as
+    MLflow's ``experiment_ids`` or ``experiment_names``.
+
+    Raises:
+        TypeError: more than one of them was given.
+    """
+    if experiment_ids is not None and experiment_names is not None:
+        raise TypeError("search_runs() got both experiment_ids= and experiment_names=; pass one")
+    if experiment_ids is not None:
+        return mlflow_alias(
+            "search_runs", "experiments", experiments, "experiment_ids", experiment_ids
+        )
+    return mlflow_alias(
+        "search_runs", "experiments", experiments, "experiment_names", experiment_names
+    )
+
 
 MAX_KEY_LENGTH = 250
 MAX_NAME_LENGTH = 256

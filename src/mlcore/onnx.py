@@ -17,6 +17,7 @@ __all__ = ["export", "load_model", "log_model", "save_model"]
 _functions = framework_functions(
     FLAVOR,
     __name__,
+    model_keyword="onnx_model",
     log_model_doc="Log an ``onnx.ModelProto`` to the active run.",
     load_model_doc="An onnxruntime ``InferenceSession`` for the ONNX model at ``model_uri``.",
 )

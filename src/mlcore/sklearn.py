@@ -11,7 +11,7 @@ from mlcore._native import autolog_function, framework_functions
 FLAVOR = "sklearn"
 __all__ = ["autolog", "load_model", "log_model", "save_model"]
 
-_functions = framework_functions(FLAVOR, __name__)
+_functions = framework_functions(FLAVOR, __name__, model_keyword="sk_model")
 log_model = _functions.log_model
 save_model = _functions.save_model
 load_model = _functions.load_model

@@ -16,6 +16,7 @@ __all__ = ["autolog", "load_model", "log_model", "save_model", "unwatch", "watch
 _functions = framework_functions(
     FLAVOR,
     __name__,
+    model_keyword="pytorch_model",
     log_model_doc='Log an ``nn.Module`` (``flavor_options={"torchscript": True}`` to script it).',
     load_model_doc="The ``nn.Module`` at ``model_uri``, in eval mode.",
 )

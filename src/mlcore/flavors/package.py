@@ -24,6 +24,7 @@ from typing import Any
 
 from mlcore.errors import IntegrityError, InvalidInputError, NotFoundError
 from mlcore.flavors.base import Flavor
+from mlcore.flavors.mlflow_format import is_mlflow_model, read_mlflow_verified
 from mlcore.flavors.signature import Signature, enforce, infer_signature, to_batch
 from mlcore.flavors.spec import MANIFEST, ModelSpec
 from mlcore.flavors.verified import VerifiedFiles, read_verified, trust_unrecorded_from_env
@@ -290,8 +291,9 @@ def load_model(
     expected_manifest_sha256: str | None = None,
     flavor: Flavor | None = None,
     trust_unrecorded: bool | None = None,
+    expected_files: Mapping[str, str] | None = None,
 ) -> LoadedModel:
-    """Load a model directory after verifying it.
+    """Load a model directory (mlcore's, or MLflow's: see below) after verifying it.
 
     The manifest and every file are read once; the manifest bytes are checked against
     ``expected_manifest_sha256`` (the hash the tracking store recorded when the model was
@@ -303,6 +305,12 @@ def load_model(
     only with ``trust_unrecorded=True`` (or ``MLCORE_TRUST_UNRECORDED_MODELS=1`` when
     ``trust_unrecorded`` is None); a pickle-based flavor then logs a warning.
 
+    An MLflow model directory (``MLmodel``, no mlcore manifest) is verified file by file
+    against ``expected_files`` (relative path -> sha256, what mlcore recorded for it; see
+    :mod:`mlcore.flavors.mlflow_format`); without them it needs the same opt-in, and a
+    ``python_function`` model with a custom ``loader_module`` (which imports and runs the
+    module it names) always does.
+
     Raises:
         NotFoundError: not a model directory.
         IntegrityError: a hash does not match, a listed file is missing, or no recorded hash
@@ -311,6 +319,14 @@ def load_model(
     from mlcore.flavors.discovery import resolve_flavor
 
     trusted = trust_unrecorded if trust_unrecorded is not None else trust_unrecorded_from_env()
+    if not os.path.isfile(os.path.join(directory, MANIFEST)) and is_mlflow_model(directory):
+        return _load_mlflow(
+            directory,
+            expected_files=expected_files,
+            expected_mlmodel_sha256=expected_manifest_sha256,
+            flavor=flavor,
+            trusted=trusted,
+        )
     if expected_manifest_sha256 is None and not trusted:
         if not os.path.isfile(os.path.join(directory, MANIFEST)):
             raise NotFoundError(f"{directory!r} is not an mlcore model (no {MANIFEST})")
@@ -341,3 +357,52 @@ def load_model(
     model = LoadedModel(spec, chosen, native, directory, example=example)
     files.release_with(model)
     return model
+
+
+def _load_mlflow(
+    directory: str,
+    *,
+    expected_files: Mapping[str, str] | None,
+    expected_mlmodel_sha256: str | None,
+    flavor: Flavor | None,
+    trusted: bool,
+) -> LoadedModel:
+    """An MLflow model directory, verified against the hashes mlcore recorded for its files."""
+    if expected_files is None and not trusted:
+        raise IntegrityError(
+            f"the MLflow model at {directory!r} was never recorded by mlcore (no sha256 of its "
+            "files in a tracking store), so nothing vouches for its files and loading it may "
+            "run arbitrary code from a pickle; import it with `mlcore import mlflow` and load "
+            "it through runs:/ or models:/, or opt in for a model you trust: load_model(..., "
+            "trust_unrecorded=True), `mlcore serve --trust-unrecorded`, or "
+            "MLCORE_TRUST_UNRECORDED_MODELS=1"
+        )
+    model, files = read_mlflow_verified(
+        directory, expected_files=expected_files, expected_mlmodel_sha256=expected_mlmodel_sha256
+    )
+    try:
+        if model.runs_named_code and not trusted:
+            options = model.spec.flavor_options
+            raise IntegrityError(
+                f"the MLflow model at {directory!r} is a python_function model with "
+                f"loader_module {options.get('loader_module')!r}: loading it imports and runs "
+                "that module, which no hash vouches for; opt in for a model you trust: "
+                "load_model(..., trust_unrecorded=True), `mlcore serve --trust-unrecorded`, or "
+                "MLCORE_TRUST_UNRECORDED_MODELS=1"
+            )
+        chosen = flavor if flavor is not None else model.flavor
+        if expected_files is None and chosen.unpickles:
+            _log.warning(
+                "loading the unrecorded MLflow model at %r (%s flavor) on trust: it is "
+                "unpickled, which runs any code the files hold; nothing checked them against a "
+                "hash recorded by a tracking store",
+                directory,
+                chosen.name,
+            )
+        native = chosen.load_verified(files, model.spec.flavor_options)
+    except BaseException:
+        files.close()
+        raise
+    loaded = LoadedModel(model.spec, chosen, native, directory, example=model.example)
+    files.release_with(loaded)
+    return loaded

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from mlcore._config import current_user
+from mlcore._validation import mlflow_alias
 from mlcore.artifacts import resolve_artifact_store
 from mlcore.errors import InvalidInputError, NotFoundError
 from mlcore.flavors.spec import MANIFEST
@@ -26,7 +27,7 @@ from mlcore.stores.model_refs import (
 from mlcore.stores.registry_api import ModelPage
 from mlcore.tracking import Tracker
 from mlcore.tracking.models import ModelSource, logged_model_source
-from mlcore.uris import join_uri, uri_scheme, validate_artifact_path
+from mlcore.uris import join_uri, parse_runs_uri, uri_scheme, validate_artifact_path
 
 if TYPE_CHECKING:
     from mlcore.flavors import LoadedModel
@@ -149,12 +150,25 @@ class Registry:
         self.store.delete_model_version(name, version)
 
     def transition_stage(
-        self, name: str, version: int | str, stage: str, archive_existing: bool = False
+        self,
+        name: str,
+        version: int | str,
+        stage: str,
+        archive_existing: bool | None = None,
+        *,
+        archive_existing_versions: bool | None = None,
     ) -> ModelVersion:
         """Move a version to None/Staging/Production/Archived; ``archive_existing`` archives
-        the versions already in that stage."""
+        the versions already in that stage (``archive_existing_versions``: MLflow's name)."""
+        archive = mlflow_alias(
+            "transition_stage",
+            "archive_existing",
+            archive_existing,
+            "archive_existing_versions",
+            archive_existing_versions,
+        )
         return self.store.transition_model_version_stage(
-            name, version, stage, archive_existing=archive_existing
+            name, version, stage, archive_existing=bool(archive)
         )
 
     def set_alias(self, name: str, alias: str, version: int | str) -> None:
@@ -194,14 +208,60 @@ class Registry:
         model: LoadedModel = self.tracker.load_model(uri)
         return model
 
-    # MLflow's names, for users moving over.
+    def get_model_version_download_uri(self, name: str, version: int | str) -> str:
+        """Where the files of a version lie: the artifact URI of its source."""
+        source = self.get_version(name, version).source
+        if source.startswith("runs:/"):
+            parsed = parse_runs_uri(source)
+            return self.tracker.artifact_store(parsed.run_id).uri(parsed.path)
+        return source
+
+    # MLflow's names (MlflowClient's), for users moving over: the same methods, or a thin
+    # wrapper where MLflow's positional order differs.
     create_registered_model = create_model
     get_registered_model = get_model
+    rename_registered_model = rename_model
+    delete_registered_model = delete_model
+    set_registered_model_tag = set_model_tag
+    delete_registered_model_tag = delete_model_tag
     create_model_version = create_version
     get_model_version = get_version
+    delete_model_version = delete_version
     transition_model_version_stage = transition_stage
     set_registered_model_alias = set_alias
+    delete_registered_model_alias = delete_alias
     set_model_version_tag = set_version_tag
+    delete_model_version_tag = delete_version_tag
+
+    def update_registered_model(self, name: str, description: str | None = None) -> RegisteredModel:
+        """MLflow's name for :meth:`update_model`."""
+        return self.update_model(name, description=description)
+
+    def update_model_version(
+        self, name: str, version: int | str, description: str | None = None
+    ) -> ModelVersion:
+        """MLflow's name for :meth:`update_version`."""
+        return self.update_version(name, version, description=description)
+
+    def search_registered_models(
+        self,
+        filter_string: str | None = None,
+        max_results: int = 100,
+        order_by: Sequence[str] | str | None = None,
+        page_token: str | None = None,
+    ) -> ModelPage:
+        """MLflow's name (and argument order) for :meth:`search_models`."""
+        return self.search_models(filter_string, order_by, max_results, page_token)
+
+    def search_model_versions(
+        self,
+        filter_string: str | None = None,
+        max_results: int = 1000,
+        order_by: Sequence[str] | str | None = None,
+        page_token: str | None = None,
+    ) -> ModelPage:
+        """MLflow's name (and argument order) for :meth:`search_versions`."""
+        return self.search_versions(filter_string, order_by, max_results, page_token)
 
     def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
         return self.store.get_model_version_by_alias(name, alias)

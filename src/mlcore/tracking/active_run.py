@@ -182,9 +182,16 @@ class ActiveRun:
         """Use ``name:v3`` / ``name:latest`` / ``name:alias`` (recorded for lineage)."""
         return self._tracker.use_artifact(self.id, ref)
 
-    def log_model(self, model: Any, artifact_path: str = "model", **options: Any) -> ModelInfo:
-        """See :meth:`Tracker.log_model`."""
-        return self._tracker.log_model(self.id, model, artifact_path, **options)
+    def log_model(
+        self,
+        model: Any,
+        artifact_path: str | None = None,
+        *,
+        name: str | None = None,
+        **options: Any,
+    ) -> ModelInfo:
+        """See :meth:`Tracker.log_model` (``name``: MLflow 3's name for ``artifact_path``)."""
+        return self._tracker.log_model(self.id, model, artifact_path, name=name, **options)
 
     def log_artifacts(
         self, local_dir: str | os.PathLike[str], artifact_path: str | None = None

@@ -31,6 +31,7 @@ from mlcore.flavors import (
     resolve_flavor,
     save_model,
 )
+from mlcore.flavors.mlflow_format import MLMODEL, mlflow_model_hashes
 from mlcore.flavors.spec import MANIFEST
 from mlcore.stores.model_refs import resolve_model_version
 from mlcore.stores.registry_api import check_model_name
@@ -56,6 +57,7 @@ __all__ = [
     "log_model",
     "logged_model_source",
     "materialize",
+    "record_mlflow_model",
 ]
 
 LOGGED_MODELS_TAG = "mlcore.logged_models"
@@ -183,6 +185,9 @@ def logged_model_source(store: MetadataStore, uri: str) -> ModelSource:
     manifest_path = join_uri(parsed.path, MANIFEST) if parsed.path else MANIFEST
     # NotFoundError for an unknown run, else the manifest's record (if a model is there)
     record = store.artifact_records(parsed.run_id, manifest_path).get(manifest_path)
+    if record is None:  # an MLflow model (imported, or recorded with record_mlflow_model)
+        mlmodel_path = join_uri(parsed.path, MLMODEL) if parsed.path else MLMODEL
+        record = store.artifact_records(parsed.run_id, mlmodel_path).get(mlmodel_path)
     if record is None:
         raise InvalidInputError(
             f"no mlcore model at {uri} (log one there with log_model first)", field="source"
@@ -215,13 +220,67 @@ def _remember(tracker: Tracker, run_id: str, path: str, spec: ModelSpec) -> None
     tracker.set_tags(run_id, {LOGGED_MODELS_TAG: json.dumps(logged)})
 
 
+def record_mlflow_model(
+    store: MetadataStore, run_id: str, artifact_path: str, directory: str
+) -> str:
+    """Record the sha256 and size of every file of the MLflow model at ``directory`` (a local
+    copy of what lies at ``artifact_path`` in the run's artifacts), as ``log_model`` records
+    mlcore's own, so that ``runs:/RUN/ARTIFACT_PATH`` (and a registered version of it) loads
+    verified. Returns the sha256 of its ``MLmodel``, the hash a model version pins
+    (``create_model_version(..., manifest_sha256=...)``).
+
+    Raises:
+        NotFoundError: not an MLflow model directory, or no such run.
+    """
+    path = validate_artifact_path(artifact_path, allow_root=True)
+    hashes = mlflow_model_hashes(directory)
+    store.record_artifacts(
+        run_id,
+        [
+            build(
+                FileInfo,
+                {
+                    "path": join_uri(path, name) if path else name,
+                    "is_dir": False,
+                    "size": os.path.getsize(os.path.join(directory, *name.split("/"))),
+                    "sha256": digest,
+                },
+            )
+            for name, digest in hashes.items()
+        ],
+    )
+    return hashes[MLMODEL]
+
+
+def _mlflow_file_hashes(records: dict[str, FileInfo], prefix: str) -> dict[str, str] | None:
+    """The recorded sha256 of each file of an MLflow model under ``prefix`` (relative path ->
+    hex), or None when that is not an MLflow model every file of which was recorded."""
+    start = f"{prefix}/" if prefix else ""
+    hashes: dict[str, str | None] = {
+        path[len(start) :]: record.sha256
+        for path, record in records.items()
+        if path.startswith(start) and not record.is_dir
+    }
+    if MLMODEL not in hashes or any(digest is None for digest in hashes.values()):
+        return None
+    return {name: digest for name, digest in hashes.items() if digest is not None}
+
+
 class _Materialized:
     """A model directory on local disk, removed when the loaded model is collected."""
 
-    def __init__(self, directory: str, expected_manifest: str | None, owned: bool) -> None:
+    def __init__(
+        self,
+        directory: str,
+        expected_manifest: str | None,
+        owned: bool,
+        expected_files: dict[str, str] | None = None,
+    ) -> None:
         self.directory = directory
         self.expected_manifest = expected_manifest
         self.owned = owned
+        #: an MLflow model's recorded file hashes (mlcore's own list theirs in the manifest)
+        self.expected_files = expected_files
 
 
 #: the most ``models:/`` sources followed from one URI (a version whose source names another
@@ -256,15 +315,16 @@ def materialize(tracker: Tracker, uri: str, *, pin: str | None = None) -> _Mater
         records = tracker.store.artifact_records(parsed.run_id, parsed.path)
         record = records.get(manifest_path)
         expected = pin or (record.sha256 if record else None)
+        mlflow_files = _mlflow_file_hashes(records, parsed.path) if record is None else None
         artifacts = tracker.artifact_store(parsed.run_id)
         root = getattr(artifacts, "root", None)
         if isinstance(root, str):  # a local store: load in place, verified
             local = os.path.join(root, *parsed.path.split("/")) if parsed.path else root
-            return _Materialized(local, expected, owned=False)
+            return _Materialized(local, expected, owned=False, expected_files=mlflow_files)
         target = tempfile.mkdtemp(prefix="mlcore-model-")
         hashes = {p: r.sha256 for p, r in records.items() if r.sha256}
         local = artifacts.download(parsed.path, target, expected=hashes)
-        return _Materialized(local, expected, owned=True)
+        return _Materialized(local, expected, owned=True, expected_files=mlflow_files)
     scheme = uri_scheme(uri)
     if scheme in ("", "file"):
         return _Materialized(os.path.abspath(file_uri_to_path(uri)), pin, owned=False)
@@ -286,6 +346,7 @@ def load(tracker: Tracker, uri: str, *, trust_unrecorded: bool | None = None) ->
             found.directory,
             expected_manifest_sha256=found.expected_manifest,
             trust_unrecorded=trust_unrecorded,
+            expected_files=found.expected_files,
         )
     except BaseException:
         if found.owned:

@@ -165,6 +165,23 @@ class Tracker:
     def list_experiments(self, view: str = "active") -> list[Experiment]:
         return self._store.search_experiments(view)
 
+    def search_experiments(
+        self,
+        view_type: str = "active",
+        max_results: int | None = None,
+        filter_string: str | None = None,
+        order_by: Sequence[str] | str | None = None,
+    ) -> list[Experiment]:
+        """MLflow's ``search_experiments``: experiments of ``view_type`` (``active``,
+        ``deleted``, ``all``) matching ``filter_string`` (``name LIKE 'credit%'``,
+        ``tags.team = 'risk'``, ``creation_time > ...``), newest first unless ``order_by``."""
+        from mlcore.tracking.experiment_search import filter_experiments
+
+        found = filter_experiments(
+            self._store.search_experiments(view_type), filter_string, order_by
+        )
+        return found if max_results is None else found[:max_results]
+
     def rename_experiment(self, experiment_id: str, new_name: str) -> None:
         self._known_experiments.clear()
         self._store.rename_experiment(experiment_id, new_name)
@@ -396,12 +413,15 @@ class Tracker:
         notes: str | None = None,
         parent_run_id: str | None = None,
         run_id: str | None = None,
+        run_name: str | None = None,
     ) -> ActiveRun:
         """Start (or, with ``run_id``, resume) a run and return a handle to log to.
 
         The run is kept alive by a heartbeat and ended at interpreter exit if still open.
-        Use it as a context manager to end it when the block ends.
+        Use it as a context manager to end it when the block ends. ``run_name`` is MLflow's
+        name for ``name``.
         """
+        name = check.mlflow_alias("start_run", "name", name, "run_name", run_name)
         run_tags(tags)  # refused before anything is created or resumed
         lifecycle.install_hooks()
         if run_id is not None:
@@ -626,6 +646,10 @@ class Tracker:
         max_results: int = 1000,
         page_token: str | None = None,
         view: str = "active",
+        *,
+        experiment_ids: Sequence[str] | None = None,
+        experiment_names: Sequence[str] | None = None,
+        filter_string: str | None = None,
     ) -> RunPage:
         """Runs matching ``filter`` (see the search language docs), one page at a time.
 
@@ -638,9 +662,16 @@ class Tracker:
             page_token: ``next_page_token`` of the previous page.
             view: ``active``, ``deleted`` or ``all``.
 
+            experiment_ids, experiment_names, filter_string: MLflow's names for
+                ``experiments`` (ids, names) and ``filter``.
+
         Returns:
             A list of runs with ``.next_page_token`` (None on the last page).
         """
+        experiments = check.mlflow_experiments(experiments, experiment_ids, experiment_names)
+        filter = check.mlflow_alias(
+            "search_runs", "filter", filter, "filter_string", filter_string or None
+        )
         self._writer.flush()
         return self._store.search_runs(
             self._experiment_ids(experiments),
@@ -708,6 +739,21 @@ class Tracker:
         return self._store.metric_history(
             run_id, key, max_points=max_points, min_step=min_step, max_step=max_step
         )
+
+    def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
+        """MLflow's ``get_metric_history``: every point of a metric as :class:`Metric`
+        objects, ordered by step (:meth:`metric_history` gives a table)."""
+        from mlcore.types import Metric, build
+
+        table = self.metric_history(run_id, key)
+        return [
+            build(Metric, {"key": key, "value": value, "timestamp": timestamp, "step": step})
+            for step, timestamp, value in zip(
+                table.column("step").to_pylist(),
+                table.column("timestamp").to_pylist(),
+                table.column("value").to_pylist(),
+            )
+        ]
 
     # -- artifacts -------------------------------------------------------------------------------
     def artifact_store(self, run_id: str) -> ArtifactStore:
@@ -866,7 +912,7 @@ class Tracker:
         self,
         run_id: str,
         model: Any,
-        artifact_path: str = "model",
+        artifact_path: str | None = None,
         *,
         flavor: str | None = None,
         input_example: Any = None,
@@ -874,21 +920,25 @@ class Tracker:
         requirements: Sequence[str] | None = None,
         registered_model_name: str | None = None,
         flavor_options: dict[str, Any] | None = None,
+        name: str | None = None,
     ) -> ModelInfo:
         """Save ``model`` (flavor detected unless given) into the run's artifacts.
 
         Args:
+            artifact_path: where in the run's artifacts (default ``model``); ``name`` is
+                MLflow 3's name for it.
             input_example: a few rows of input; stored with the model and used to infer the
                 signature ``predict`` checks inputs against.
             registered_model_name: also register it as the next version of this model.
         """
         from mlcore.tracking.models import log_model
 
+        path = check.mlflow_alias("log_model", "artifact_path", artifact_path, "name", name)
         return log_model(
             self,
             run_id,
             model,
-            artifact_path,
+            path or "model",
             flavor=flavor,
             input_example=input_example,
             signature=signature,
