@@ -19,6 +19,7 @@ PAGES = [
     "server.md",
     "serving.md",
     "sweeps.md",
+    "migrating-from-mlflow.md",
 ]
 BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
 
