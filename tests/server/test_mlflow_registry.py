@@ -143,3 +143,58 @@ def test_mlcore_versions_read_through_mlflow(server_url: str) -> None:
         """,
     )
     assert got == ["from mlcore", {"owner": "ann"}, []]
+
+
+def test_sklearn_log_model_register_and_load(server_url: str) -> None:
+    got = mlflow_run(
+        server_url,
+        """
+        import json, mlflow, numpy as np
+        from mlflow import MlflowClient
+        from sklearn.linear_model import LogisticRegression
+        X = np.array([[0.0, 1.0], [1.0, 0.0], [0.2, 0.9], [0.9, 0.1]])
+        y = np.array([0, 1, 0, 1])
+        model = LogisticRegression().fit(X, y)
+        with mlflow.start_run() as run:  # no experiment set: MLflow's default, id "0"
+            mlflow.log_param("C", 1.0)
+            info = mlflow.sklearn.log_model(model, name="m", registered_model_name="credit")
+        run_id = run.info.run_id
+        second = mlflow.register_model(f"runs:/{run_id}/m", "credit")
+        client = MlflowClient()
+        expected = model.predict(X).tolist()
+        loads = {
+            "models_version": mlflow.sklearn.load_model("models:/credit/1").predict(X).tolist(),
+            "models_id": mlflow.sklearn.load_model(f"models:/{info.model_id}").predict(X).tolist(),
+            "runs": mlflow.pyfunc.load_model(f"runs:/{run_id}/m").predict(X).tolist(),
+            "second": mlflow.pyfunc.load_model("models:/credit/2").predict(X).tolist(),
+        }
+        found = client.search_logged_models(experiment_ids=[run.info.experiment_id],
+                                            filter_string="name = 'm'")
+        version = client.get_model_version("credit", "1")
+        print(json.dumps({
+            "expected": expected, "loads": loads, "run_id": run_id,
+            "experiment_id": run.info.experiment_id,
+            "default_name": client.get_experiment("0").name,
+            "default_runs": len(mlflow.search_runs()),
+            "model_id": info.model_id, "found": [m.model_id for m in found],
+            "status": str(client.get_logged_model(info.model_id).status),
+            "version_source": version.source, "version_run": version.run_id,
+            "second_source": second.source,
+            "location": client.get_logged_model(info.model_id).artifact_location,
+        }))
+        """,
+    )
+    assert all(v == got["expected"] for v in got["loads"].values()), got["loads"]
+    assert got["default_name"] == "Default" and got["default_runs"] == 1
+    assert got["found"] == [got["model_id"]] and "READY" in got["status"]
+    assert got["version_source"] == got["location"] == got["second_source"]
+    assert got["version_run"] == got["run_id"]
+    tracker = Tracker(server_url)  # the same store: mlcore's default experiment, its registry
+    run = tracker.get_run(got["run_id"])
+    assert run.data.params == {"C": "1.0"}
+    default = tracker.store.get_experiment_by_name("Default")
+    assert default is not None and run.info.experiment_id == default.experiment_id
+    registry = Registry(tracker=tracker)
+    versions = registry.search_versions("name = 'credit'", ["version ASC"])
+    assert [(v.version, v.run_id) for v in versions] == [(1, got["run_id"]), (2, got["run_id"])]
+    assert versions[0].source.endswith(f"/models/{got['model_id']}/artifacts")

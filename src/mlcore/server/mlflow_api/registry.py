@@ -205,23 +205,24 @@ def get_by_alias(context: Context, arguments: dict[str, Any]) -> Any:
 
 
 # -- versions -------------------------------------------------------------------------------------
-def _stored_source(context: Context, source: str) -> tuple[str, str | None]:
-    """(the source to keep, the logged model id) for a source the client sent."""
+def _stored_source(context: Context, source: str) -> tuple[str, str | None, str | None]:
+    """(the source to keep, the logged model id, its source run) for a source the client
+    sent."""
     if source.startswith("models:/") and "/" not in source[len("models:/") :].strip("/"):
         model_id = source[len("models:/") :].strip("/")
         if "@" not in model_id:
             from mlcore.server.mlflow_api.logged_models import find_logged_model
 
             model = find_logged_model(context, model_id)
-            return model.location, model_id
+            return model.location, model_id, model.source_run_id or None
     if source.startswith(("runs:/", "models:/")):
-        return source, None
+        return source, None, None
     if source.startswith(SCHEME):
         relative = validate_artifact_path(source[len(SCHEME) :].lstrip("/"), allow_root=False)
-        return f"{context.root.root}/{relative}", None
+        return f"{context.root.root}/{relative}", None, None
     if source.startswith(context.root.root + "/"):
         relative = validate_artifact_path(source[len(context.root.root) + 1 :], allow_root=False)
-        return f"{context.root.root}/{relative}", None
+        return f"{context.root.root}/{relative}", None, None
     raise MlflowApiError(
         f"model source {source!r:.200} must be runs:/..., models:/... or lie under this "
         f"server's artifact root ({SCHEME}/...)"
@@ -247,9 +248,9 @@ def _run_of_location(context: Context, location: str) -> str | None:
 
 def create_model_version(context: Context, arguments: dict[str, Any]) -> Any:
     name = _text(arguments, "name")
-    source, model_id = _stored_source(context, _text(arguments, "source"))
+    source, model_id, model_run = _stored_source(context, _text(arguments, "source"))
     model_id = _text(arguments, "model_id", required=False) or model_id
-    run_id = _text(arguments, "run_id", required=False) or None
+    run_id = _text(arguments, "run_id", required=False) or model_run
     if run_id is None and model_id is None and not source.startswith(("runs:/", "models:/")):
         run_id = _run_of_location(context, source)
     if run_id is None and source.startswith("runs:/"):
