@@ -160,7 +160,6 @@ def test_sklearn_log_model_register_and_load(server_url: str) -> None:
             info = mlflow.sklearn.log_model(model, name="m", registered_model_name="credit")
         run_id = run.info.run_id
         second = mlflow.register_model(f"runs:/{run_id}/m", "credit")
-        client = MlflowClient()
         expected = model.predict(X).tolist()
         loads = {
             "models_version": mlflow.sklearn.load_model("models:/credit/1").predict(X).tolist(),
@@ -168,6 +167,11 @@ def test_sklearn_log_model_register_and_load(server_url: str) -> None:
             "runs": mlflow.pyfunc.load_model(f"runs:/{run_id}/m").predict(X).tolist(),
             "second": mlflow.pyfunc.load_model("models:/credit/2").predict(X).tolist(),
         }
+        client = MlflowClient()
+        client.transition_model_version_stage("credit", "2", "Production")
+        client.set_registered_model_alias("credit", "champion", "1")
+        for uri in ("models:/credit/Production", "models:/credit@champion", "models:/credit/latest"):
+            loads[uri] = mlflow.pyfunc.load_model(uri).predict(X).tolist()
         found = client.search_logged_models(experiment_ids=[run.info.experiment_id],
                                             filter_string="name = 'm'")
         version = client.get_model_version("credit", "1")
