@@ -4,7 +4,7 @@
 what the :class:`~mlcore.web.guard.Guard` needs to know about them: which POSTs only read,
 which paths take raw upload bodies, and how refusals look (MLflow's error shape). Modules:
 :mod:`.errors`, :mod:`.messages`, :mod:`.filters`, :mod:`.routes`, :mod:`.tracking`,
-:mod:`.artifacts`, :mod:`.logged_models`.
+:mod:`.artifacts`, :mod:`.logged_models`, :mod:`.registry`.
 """
 
 from __future__ import annotations
@@ -44,13 +44,18 @@ def guard_error(
 
 def mount(app: Any, store: Any, proxy: Any) -> MlflowRoutes:
     """Add MLflow's endpoints over ``store`` and the artifact ``proxy`` to ``app``."""
-    from mlcore.server.mlflow_api import artifacts, logged_models, tracking
+    from mlcore.server.mlflow_api import artifacts, logged_models, registry, tracking
     from mlcore.server.mlflow_api.messages import ArtifactRoot
     from mlcore.server.mlflow_api.routes import Context, add_endpoints
 
     context = Context(store, ArtifactRoot(store.default_artifact_root), proxy.store)
     reads = add_endpoints(
-        app, tracking.endpoints() + artifacts.endpoints() + logged_models.endpoints(), context
+        app,
+        tracking.endpoints()
+        + artifacts.endpoints()
+        + logged_models.endpoints()
+        + registry.endpoints(),
+        context,
     )
     uploads = artifacts.add_file_routes(app, context, proxy)
     return MlflowRoutes(read_paths=frozenset(reads), upload_prefixes=uploads)

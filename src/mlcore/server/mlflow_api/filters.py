@@ -17,6 +17,8 @@ from typing import Any
 
 from mlcore.filters import (
     ATTRIBUTES,
+    MODEL_VERSIONS,
+    MODELS,
     And,
     Comparison,
     Expr,
@@ -33,7 +35,10 @@ from mlcore.types import Experiment
 
 __all__ = [
     "EXPERIMENTS",
+    "compare",
     "match_experiment",
+    "model_filter",
+    "model_order_by",
     "run_filter",
     "run_order_by",
     "sort_experiments",
@@ -131,6 +136,51 @@ def run_order_by(clauses: Sequence[str] | None) -> list[str]:
     return result
 
 
+# -- registered models and versions ---------------------------------------------------------------
+#: MLflow's names of registry fields that mlcore spells otherwise
+_MODEL_ALIASES = {
+    "creation_timestamp": "creation_time",
+    "last_updated_timestamp": "last_update_time",
+    "timestamp": "last_update_time",
+    "version_number": "version",
+    "source_path": "source",
+}
+MLFLOW_MODELS = replace(MODELS, aliases={**MODELS.aliases, **_MODEL_ALIASES})
+MLFLOW_VERSIONS = replace(MODEL_VERSIONS, aliases={**MODEL_VERSIONS.aliases, **_MODEL_ALIASES})
+
+
+def _registry_context(versions: bool) -> FilterContext:
+    return MLFLOW_VERSIONS if versions else MLFLOW_MODELS
+
+
+def _missing_tags_differ(expr: Expr) -> Expr:
+    """``tags.k != 'v'`` also matches what has no tag ``k``, as in MLflow's registry (its
+    client adds ``tag.`mlflow.prompt.is_prompt` != 'true'`` to every model search)."""
+    if isinstance(expr, Comparison):
+        if expr.ident.entity == "tags" and expr.op == "!=":
+            return Or((expr, Comparison(expr.ident, "IS NULL", None)))
+        return expr
+    if isinstance(expr, And):
+        return And(tuple(_missing_tags_differ(e) for e in expr.items))
+    if isinstance(expr, Or):
+        return Or(tuple(_missing_tags_differ(e) for e in expr.items))
+    return Not(_missing_tags_differ(expr.item))
+
+
+def model_filter(source: str | None, *, versions: bool) -> str | None:
+    """An MLflow registered-model (or, with ``versions``, model-version) filter as mlcore's."""
+    expr = parse_filter(source, _registry_context(versions))
+    return None if expr is None else _text(_missing_tags_differ(expr))
+
+
+def model_order_by(clauses: Sequence[str] | None, *, versions: bool) -> list[str]:
+    """MLflow's registry ``order_by`` clauses (``last_updated_timestamp DESC``) as mlcore's."""
+    if not clauses:
+        return []
+    orders = parse_order_by(list(clauses), _registry_context(versions))
+    return [f"{_column(o.ident)} {'ASC' if o.ascending else 'DESC'}" for o in orders]
+
+
 # -- experiments -------------------------------------------------------------------------------
 def _experiment_value(experiment: Experiment, ident: Identifier) -> Any:
     if ident.entity == "tags":
@@ -146,7 +196,8 @@ def _like(pattern: str, text: str, ignore_case: bool) -> bool:
     )
 
 
-def _compare(value: Any, op: str, wanted: Any) -> bool:
+def compare(value: Any, op: str, wanted: Any) -> bool:
+    """Whether ``value`` (None when missing) satisfies ``op wanted`` as MLflow compares."""
     if op == "IS NULL":
         return value is None
     if op == "IS NOT NULL":
@@ -176,7 +227,7 @@ def _compare(value: Any, op: str, wanted: Any) -> bool:
 
 def _matches(experiment: Experiment, expr: Expr) -> bool:
     if isinstance(expr, Comparison):
-        return _compare(_experiment_value(experiment, expr.ident), expr.op, expr.value)
+        return compare(_experiment_value(experiment, expr.ident), expr.op, expr.value)
     if isinstance(expr, And):
         return all(_matches(experiment, e) for e in expr.items)
     if isinstance(expr, Or):

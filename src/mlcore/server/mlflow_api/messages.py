@@ -17,6 +17,7 @@ from mlcore.server.mlflow_api.errors import MlflowApiError
 from mlcore.types import Experiment, Run, RunInfo
 
 __all__ = [
+    "HIDDEN_PREFIX",
     "PARENT_TAG",
     "RUN_NAME_TAG",
     "USER_TAG",
@@ -84,8 +85,13 @@ def key_values(items: Any, what: str) -> dict[str, str]:
     return found
 
 
+#: the prefix of the tags mlcore keeps for MLflow's own records (dataset inputs, logged models,
+#: run outputs): not shown to the client as tags
+HIDDEN_PREFIX = "mlcore.mlflow."
+
+
 def experiment_json(experiment: Experiment, root: ArtifactRoot) -> dict[str, Any]:
-    tags = dict(experiment.tags)
+    tags = {k: v for k, v in experiment.tags.items() if not k.startswith(HIDDEN_PREFIX)}
     if experiment.description and NOTE_TAG not in tags:
         tags[NOTE_TAG] = experiment.description
     body: dict[str, Any] = {

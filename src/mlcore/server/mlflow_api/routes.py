@@ -37,6 +37,8 @@ class Context:
     #: run id -> until when (monotonic s) it is known to exist and be active: a stream of
     #: log-batch calls to one run looks the run up once a second, not once a call
     active_runs: dict[str, float] = field(default_factory=dict)
+    #: logged model id -> the experiment that keeps it (it never moves)
+    logged_model_experiments: dict[str, str] = field(default_factory=dict)
 
 
 Handler = Callable[[Context, dict[str, Any]], Any]
@@ -87,6 +89,7 @@ def _route(endpoint: Endpoint, context: Context) -> Callable[[Request], Any]:
     async def serve(request: Request) -> Response:
         try:
             arguments = await _arguments(request)
+            arguments.update(request.path_params)  # e.g. /logged-models/{model_id}
             result = await run_in_threadpool(endpoint.handler, context, arguments)
         except Exception as exc:  # every error in MLflow's shape
             return error_response(exc, request.method, request.url.path)

@@ -7,11 +7,13 @@ import json
 import time
 from typing import Any
 
+from mlcore import _config
 from mlcore import _validation as check
-from mlcore.errors import NotFoundError
+from mlcore.errors import InvalidInputError, NotFoundError
 from mlcore.server.mlflow_api import filters
 from mlcore.server.mlflow_api.errors import DOES_NOT_EXIST, MlflowApiError
 from mlcore.server.mlflow_api.messages import (
+    HIDDEN_PREFIX,
     RUN_NAME_TAG,
     SCHEME,
     experiment_json,
@@ -26,7 +28,15 @@ from mlcore.stores.paging import decode_page_token, encode_page_token
 from mlcore.types import Experiment, Run
 from mlcore.uris import validate_artifact_path
 
-__all__ = ["INPUT_TAG_PREFIX", "LIMITS", "endpoints", "inputs_of"]
+__all__ = [
+    "DEFAULT_EXPERIMENT_ID",
+    "INPUT_TAG_PREFIX",
+    "LIMITS",
+    "OUTPUTS_TAG",
+    "endpoints",
+    "experiment_of",
+    "inputs_of",
+]
 
 #: MLflow's limits on one log-batch request (its clients split larger ones)
 LIMITS = {
@@ -40,6 +50,8 @@ LIMITS = {
 }
 #: the tag prefix under which a run's dataset inputs (log-inputs) are kept
 INPUT_TAG_PREFIX = "mlcore.mlflow.input."
+#: the tag keeping a run's model outputs (MLflow 3's logged models it produced, with steps)
+OUTPUTS_TAG = "mlcore.mlflow.outputs"
 _VIEWS = {"ACTIVE_ONLY": "active", "DELETED_ONLY": "deleted", "ALL": "all"}
 _TERMINAL = ("FINISHED", "FAILED", "KILLED")
 
@@ -87,13 +99,38 @@ def _stored_value(value: Any, what: str) -> str:
 
 
 # -- experiments --------------------------------------------------------------------------------
-def _experiment(context: Context, experiment_id: str) -> Experiment:
+#: MLflow's id of its default experiment, which a client uses when none is set
+DEFAULT_EXPERIMENT_ID = "0"
+
+
+def _default_experiment(context: Context) -> Experiment:
+    """mlcore's default experiment (the fluent API's ``Default``), created on first use."""
+    from mlcore.errors import AlreadyExistsError
+
+    name = _config.DEFAULT_EXPERIMENT
+    found = context.store.get_experiment_by_name(name)
+    if found is None:
+        try:
+            found = context.store.create_experiment(name)
+        except AlreadyExistsError:  # created meanwhile by another request
+            found = context.store.get_experiment_by_name(name)
+    assert found is not None
+    return found
+
+
+def experiment_of(context: Context, experiment_id: str) -> Experiment:
+    """The experiment an MLflow id names: ``"0"`` is mlcore's default experiment."""
+    if experiment_id == DEFAULT_EXPERIMENT_ID:
+        return _default_experiment(context)
     try:
         return context.store.get_experiment(experiment_id)
-    except NotFoundError:
+    except (NotFoundError, InvalidInputError):
         raise MlflowApiError(
             f"No Experiment with id={experiment_id} exists", DOES_NOT_EXIST
         ) from None
+
+
+_experiment = experiment_of
 
 
 def get_experiment(context: Context, arguments: dict[str, Any]) -> Any:
@@ -150,8 +187,7 @@ def search_experiments(context: Context, arguments: dict[str, Any]) -> Any:
 
 
 def update_experiment(context: Context, arguments: dict[str, Any]) -> Any:
-    experiment_id = _text(arguments, "experiment_id")
-    _experiment(context, experiment_id)
+    experiment_id = _experiment(context, _text(arguments, "experiment_id")).experiment_id
     new_name = _text(arguments, "new_name", required=False)
     if new_name:
         context.store.rename_experiment(experiment_id, new_name)
@@ -159,23 +195,20 @@ def update_experiment(context: Context, arguments: dict[str, Any]) -> Any:
 
 
 def delete_experiment(context: Context, arguments: dict[str, Any]) -> Any:
-    experiment_id = _text(arguments, "experiment_id")
-    _experiment(context, experiment_id)
+    experiment_id = _experiment(context, _text(arguments, "experiment_id")).experiment_id
     context.active_runs.clear()  # its runs are deleted with it
     context.store.delete_experiment(experiment_id)
     return {}
 
 
 def restore_experiment(context: Context, arguments: dict[str, Any]) -> Any:
-    experiment_id = _text(arguments, "experiment_id")
-    _experiment(context, experiment_id)
+    experiment_id = _experiment(context, _text(arguments, "experiment_id")).experiment_id
     context.store.restore_experiment(experiment_id)
     return {}
 
 
 def set_experiment_tag(context: Context, arguments: dict[str, Any]) -> Any:
-    experiment_id = _text(arguments, "experiment_id")
-    _experiment(context, experiment_id)
+    experiment_id = _experiment(context, _text(arguments, "experiment_id")).experiment_id
     key = _text(arguments, "key")
     context.store.set_experiment_tag(experiment_id, key, _stored_value(arguments.get("value"), key))
     return {}
@@ -225,17 +258,30 @@ def inputs_of(run: Run) -> list[dict[str, Any]]:
     return found
 
 
+def _outputs_of(run: Run) -> list[dict[str, Any]]:
+    try:
+        found = json.loads(run.data.tags.get(OUTPUTS_TAG, "[]"))
+    except ValueError:
+        return []
+    return found if isinstance(found, list) else []
+
+
 def _run_body(run: Run, context: Context) -> Any:
-    visible = {k: v for k, v in run.data.tags.items() if not k.startswith(INPUT_TAG_PREFIX)}
+    visible = {k: v for k, v in run.data.tags.items() if not k.startswith(HIDDEN_PREFIX)}
     shown = run.model_copy(update={"data": run.data.model_copy(update={"tags": visible})})
-    return run_json(shown, context.root, inputs_of(run))
+    body = run_json(shown, context.root, inputs_of(run))
+    outputs = _outputs_of(run)
+    if outputs:
+        body["outputs"] = {"model_outputs": outputs}
+    return body
 
 
 def create_run(context: Context, arguments: dict[str, Any]) -> Any:
     from mlcore.tracking.run_source import generate_run_name
 
-    experiment_id = _text(arguments, "experiment_id", required=False) or "0"
-    _experiment(context, experiment_id)
+    experiment_id = _experiment(
+        context, _text(arguments, "experiment_id", required=False) or DEFAULT_EXPERIMENT_ID
+    ).experiment_id
     fields = split_run_tags(key_values(arguments.get("tags"), "tags"))
     name = _text(arguments, "run_name", required=False) or fields.name or generate_run_name()
     start_time = int_arg(arguments, "start_time") or int(time.time() * 1000)
@@ -442,12 +488,34 @@ def log_inputs(context: Context, arguments: dict[str, Any]) -> Any:
     return {}
 
 
+def log_outputs(context: Context, arguments: dict[str, Any]) -> Any:
+    """MLflow 3's run outputs: the logged models a run produced (kept in a hidden tag)."""
+    run_id = _run_id(arguments)
+    models = arguments.get("models") or []
+    if not isinstance(models, list) or not all(
+        isinstance(m, dict) and isinstance(m.get("model_id"), str) for m in models
+    ):
+        raise MlflowApiError("models must be a list of {model_id, step}")
+    run = _active_run(context, run_id)
+    outputs = _outputs_of(run)
+    for model in models:
+        entry = {"model_id": model["model_id"], "step": int_arg(model, "step", 0) or 0}
+        if entry not in outputs:
+            outputs.append(entry)
+    context.store.set_tags(run_id, {OUTPUTS_TAG: json.dumps(outputs)})
+    return {}
+
+
 def search_runs(context: Context, arguments: dict[str, Any]) -> Any:
     max_results = int_arg(arguments, "max_results", 1000) or 1000
     if not 0 < max_results <= 50_000:
         raise MlflowApiError(f"max_results must be in 1..50000, got {max_results}")
+    experiment_ids = [
+        _experiment(context, i).experiment_id if i == DEFAULT_EXPERIMENT_ID else i
+        for i in _strings(arguments, "experiment_ids")
+    ]
     page = context.store.search_runs(
-        _strings(arguments, "experiment_ids"),
+        experiment_ids,
         filters.run_filter(_text(arguments, "filter", required=False) or None),
         filters.run_order_by(_strings(arguments, "order_by")) or None,
         max_results=max_results,
@@ -552,6 +620,7 @@ def endpoints() -> list[Endpoint]:
         Endpoint("POST", r + "delete-tag", delete_tag),
         Endpoint("POST", r + "log-batch", log_batch),
         Endpoint("POST", r + "log-inputs", log_inputs),
+        Endpoint("POST", r + "outputs", log_outputs),
         Endpoint("POST", r + "search", search_runs, reads=True),
         Endpoint("GET", "/mlflow/metrics/get-history", get_metric_history),
         Endpoint("GET", "/mlflow/metrics/get-history-bulk-interval", get_history_bulk_interval),
