@@ -1,6 +1,7 @@
 // `/sweeps/<sweep_id>`: a sweep (a run tagged `mlcore.sweep.kind=sweep`, its config in
 // `sweep.json`) and its trials (runs tagged `mlcore.sweep.id`): the trials table, the best
 // run, the objective by trial, parallel coordinates and parameter importance.
+import { Fragment } from "preact";
 import { useEffect } from "preact/hooks";
 import { ApiError, call } from "../api";
 import { ErrorMessage, Link, Loading, StatusBadge } from "../components";
@@ -63,7 +64,10 @@ export function SweepPage({ sweepId }: { sweepId: string }) {
   const live = useLoad(() => (base.data ? loadTrials(base.data.run) : Promise.resolve(null)), [base.data]);
   const run = live.data?.run ?? base.data?.run;
   const runs = live.data?.trials ?? [];
-  const running = run?.info.status === "RUNNING" || runs.some((r) => r.info.status === "RUNNING");
+  // a sweep run stays RUNNING while it can take more trials (a random sweep without a
+  // run_cap); the page follows it while a trial runs, or until the first trial appears
+  const running =
+    runs.some((r) => r.info.status === "RUNNING") || (run?.info.status === "RUNNING" && !!live.data && runs.length === 0);
   useEffect(() => {
     if (!running) return;
     const timer = window.setTimeout(live.reload, POLL_MS);
@@ -195,13 +199,13 @@ export function SweepPage({ sweepId }: { sweepId: string }) {
             <>
               <div class="bars" data-testid="importance">
                 {ranked.map(([name, weight]) => (
-                  <>
+                  <Fragment key={name}>
                     <span class="mono">{name}</span>
                     <span>
                       <span class="bar" style={{ display: "block", width: `${Math.max(1, weight * 100)}%` }} />
                     </span>
                     <span>{weight.toFixed(2)}</span>
-                  </>
+                  </Fragment>
                 ))}
               </div>
               <p class="legend">
