@@ -5,6 +5,10 @@ import { AUTH_NEEDED, setToken, token } from "./api";
 import { Link, NotFound } from "./components";
 import { match, useLocation, type Location } from "./router";
 import { ExperimentsPage } from "./pages/experiments";
+import { ModelPage, ModelsPage, ModelVersionPage } from "./pages/models";
+import { ArtifactPage, ArtifactsPage } from "./pages/artifacts";
+import { PipelinePage } from "./pages/pipeline";
+import { SweepPage } from "./pages/sweep";
 
 /** A page: the path pattern it answers and how it renders. Pages add themselves here. */
 export interface PageRoute {
@@ -12,7 +16,16 @@ export interface PageRoute {
   render: (params: Record<string, string>, location: Location) => ComponentChildren;
 }
 
-export const ROUTES: PageRoute[] = [{ pattern: "/", render: () => <ExperimentsPage /> }];
+export const ROUTES: PageRoute[] = [
+  { pattern: "/", render: () => <ExperimentsPage /> },
+  { pattern: "/models", render: () => <ModelsPage /> },
+  { pattern: "/models/:name", render: (p) => <ModelPage name={p.name} /> },
+  { pattern: "/models/:name/versions/:version", render: (p) => <ModelVersionPage name={p.name} version={p.version} /> },
+  { pattern: "/artifacts", render: () => <ArtifactsPage /> },
+  { pattern: "/artifacts/:name", render: (p) => <ArtifactPage name={p.name} /> },
+  { pattern: "/pipelines/:run_id", render: (p) => <PipelinePage runId={p.run_id} /> },
+  { pattern: "/sweeps/:sweep_id", render: (p) => <SweepPage sweepId={p.sweep_id} /> },
+];
 
 export function App() {
   const location = useLocation();
@@ -39,6 +52,7 @@ export function App() {
         <nav>
           <Link href="/">Experiments</Link>
           <Link href="/models">Models</Link>
+          <Link href="/artifacts">Artifacts</Link>
         </nav>
         <button class="link-button" onClick={() => setAskToken(true)} title="the API token this browser sends">
           {token() ? "Token ✓" : "Token"}

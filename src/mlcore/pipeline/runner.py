@@ -432,6 +432,8 @@ class PipelineRunner:
                 config=self.arguments,
             )
         self.tracker.log_text(self.pipeline_run.id, self.spec.to_yaml(), "pipeline.yaml")
+        # the same spec as JSON, for readers without a YAML parser (the web UI draws the DAG)
+        self.tracker.log_text(self.pipeline_run.id, self.spec.to_json(), "pipeline.json")
         for task in self.spec.tasks:
             if task.loop is None:
                 self.graph.add(task, None)
