@@ -5,6 +5,8 @@ import { AUTH_NEEDED, setToken, token } from "./api";
 import { Link, NotFound } from "./components";
 import { match, useLocation, type Location } from "./router";
 import { ExperimentsPage } from "./pages/experiments";
+import { RunPage } from "./pages/run";
+import { ComparePage } from "./pages/compare";
 
 /** A page: the path pattern it answers and how it renders. Pages add themselves here. */
 export interface PageRoute {
@@ -12,7 +14,11 @@ export interface PageRoute {
   render: (params: Record<string, string>, location: Location) => ComponentChildren;
 }
 
-export const ROUTES: PageRoute[] = [{ pattern: "/", render: () => <ExperimentsPage /> }];
+export const ROUTES: PageRoute[] = [
+  { pattern: "/", render: () => <ExperimentsPage /> },
+  { pattern: "/runs/:id", render: (p) => <RunPage runId={p.id} /> },
+  { pattern: "/compare", render: () => <ComparePage /> },
+];
 
 export function App() {
   const location = useLocation();
