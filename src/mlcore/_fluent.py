@@ -291,8 +291,19 @@ def get_run(run_id: str) -> Run:
     return get_tracker().get_run(run_id)
 
 
-def metric_history(run_id: str, key: str) -> pa.Table:
-    return get_tracker().metric_history(run_id, key)
+def metric_history(
+    run_id: str,
+    key: str,
+    *,
+    max_points: int | None = None,
+    min_step: int | None = None,
+    max_step: int | None = None,
+) -> pa.Table:
+    """A metric's points, ``max_points`` downsampled keeping extremes: see
+    :meth:`Tracker.metric_history`."""
+    return get_tracker().metric_history(
+        run_id, key, max_points=max_points, min_step=min_step, max_step=max_step
+    )
 
 
 def search_runs(

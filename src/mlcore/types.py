@@ -9,14 +9,16 @@ Importing this module imports pydantic, so ``import mlcore`` does not import it 
 from __future__ import annotations
 
 import enum
-from typing import Any, TypeVar
+import math
+from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
 
 __all__ = [
     "ArtifactFile",
     "ArtifactVersion",
     "Experiment",
+    "ExperimentSummary",
     "FileInfo",
     "LifecycleStage",
     "LineageEdge",
@@ -28,9 +30,11 @@ __all__ = [
     "ModelVersionStatus",
     "RegisteredModel",
     "Run",
+    "RunColumns",
     "RunData",
     "RunInfo",
     "RunStatus",
+    "SampledSeries",
     "ViewType",
     "build",
 ]
@@ -313,3 +317,79 @@ class LineageGraph(_Entity):
     def consumers(self, node_id: str) -> list[LineageNode]:
         """Nodes ``node_id`` has an edge to."""
         return [self.node(e.target) for e in self.edges if e.source == node_id]
+
+
+class ExperimentSummary(_Entity):
+    """An experiment with its number of runs and its last activity (what a list of
+    experiments shows)."""
+
+    experiment_id: str
+    name: str
+    lifecycle_stage: LifecycleStage = LifecycleStage.ACTIVE
+    tags: dict[str, str] = Field(default_factory=dict)
+    description: str | None = None
+    creation_time: int | None = None
+    last_update_time: int | None = None
+    #: runs of the experiment that are not deleted
+    run_count: int = 0
+    #: ms: the latest run start or end, or experiment update; None when nothing is known
+    last_activity: int | None = None
+
+
+class RunColumns(_Entity):
+    """The distinct param, metric and tag keys the runs of some experiments use, sorted."""
+
+    params: list[str] = Field(default_factory=list)
+    metrics: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+
+
+JsonFloat = float | Literal["Infinity", "-Infinity"] | None
+
+
+class SampledSeries(_Entity):
+    """One metric of one run, downsampled so its extremes survive (M4 per bucket of steps).
+
+    In JSON, ``values`` holds numbers, ``null`` for NaN and the strings ``"Infinity"`` /
+    ``"-Infinity"`` for infinite values (JavaScript's ``Number(v)`` reads all three).
+    """
+
+    run_id: str
+    key: str
+    steps: list[int] = Field(default_factory=list)
+    values: list[float | None] = Field(
+        default_factory=list,
+        description="metric values by step: numbers; null for NaN; the strings "
+        '"Infinity" and "-Infinity" for infinite values',
+    )
+    #: ms since the epoch
+    timestamps: list[int] = Field(default_factory=list)
+    #: points the requested step range holds before downsampling
+    total_points: int = 0
+    #: True when points were dropped (``total_points > len(steps)``)
+    sampled: bool = False
+
+    @field_validator("values", mode="after")
+    @classmethod
+    def _null_is_nan(cls, values: list[float | None]) -> list[float | None]:
+        """``null`` read from JSON is NaN again (what a local store returns)."""
+        if None in values:
+            return [math.nan if v is None else v for v in values]
+        return values
+
+    @field_serializer("values", when_used="json")
+    def _json_values(self, values: list[float | None]) -> list[JsonFloat]:
+        # the usual case (all finite) is checked at C speed, without a copy point by point
+        if None not in values and all(map(math.isfinite, values)):  # type: ignore[arg-type]
+            return list(values)
+        return [_json_float(v) for v in values]
+
+
+def _json_float(value: float | None) -> JsonFloat:
+    if value is None or value != value:
+        return None
+    if value == math.inf:
+        return "Infinity"
+    if value == -math.inf:
+        return "-Infinity"
+    return value

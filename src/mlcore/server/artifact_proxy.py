@@ -33,9 +33,20 @@ from mlcore.web.bodies import BodyIdle, BodyTooLarge, media_type, read_body, str
 from mlcore.web.errors import error_response
 from mlcore.web.guard import principal_of
 
-__all__ = ["FILE_HEADERS", "FILES", "UPLOADS", "ArtifactProxy", "TooManyUploads", "request_path"]
+__all__ = [
+    "FILES",
+    "FILE_HEADERS",
+    "PREFIX_KEY",
+    "UPLOADS",
+    "ArtifactProxy",
+    "TooManyUploads",
+    "request_path",
+]
 
 FILES = "/api/v1/artifact-files"
+#: the scope key naming the route prefix files are served under when it is not :data:`FILES`
+#: (MLflow's ``/api/2.0/mlflow-artifacts/artifacts``)
+PREFIX_KEY = "mlcore.artifact_prefix"
 UPLOADS = "/api/v1/artifact-uploads"
 _CHUNK = 1 << 20
 #: the largest body of the JSON calls that start and complete uploads
@@ -55,8 +66,9 @@ FILE_HEADERS = {
 def request_path(request: Request) -> str:
     """The artifact path of a request, validated in its raw and decoded forms."""
     raw = request.scope.get("raw_path", b"").decode("latin-1")
-    prefix = raw.find(FILES)
-    raw_rel = raw[prefix + len(FILES) :].lstrip("/") if prefix >= 0 else ""
+    files = request.scope.get(PREFIX_KEY, FILES)
+    prefix = raw.find(files)
+    raw_rel = raw[prefix + len(files) :].lstrip("/") if prefix >= 0 else ""
     raw_rel = raw_rel.split("?", 1)[0]
     if ";" in raw_rel:
         raise InvalidInputError("artifact path must not carry ';' parameters", field="path")

@@ -22,6 +22,7 @@ from mlcore import _validation as check
 from mlcore._version import __version__
 from mlcore.artifacts import resolve_artifact_store
 from mlcore.errors import InvalidInputError, MlcoreError
+from mlcore.server import mlflow_api
 from mlcore.server.arrow_stream import arrow_response
 from mlcore.server.artifact_proxy import (
     FILES,
@@ -200,14 +201,18 @@ def create_tracking_app(options: ServerOptions) -> Any:
         _add_operation(app, op, store, mapping, answers)
     _add_searches(app, store, mapping)
     _add_artifacts(app, proxy)
+    mlflow_routes = mlflow_api.mount(app, store, proxy)  # MLflow's REST API, for its client
     if options.ui:
-        mount_ui(app)
+        mount_ui(app)  # last: its page paths never shadow an API route
     app.router.on_shutdown.append(store.close)
     app.router.on_shutdown.append(proxy.close)
 
-    read_paths = frozenset(
-        [op.path for op in operations().values() if op.scope == READ]
-        + [s.path for s in SEARCHES.values()]
+    read_paths = (
+        frozenset(
+            [op.path for op in operations().values() if op.scope == READ]
+            + [s.path for s in SEARCHES.values()]
+        )
+        | mlflow_routes.read_paths
     )
     return Guard(
         app,
@@ -215,13 +220,16 @@ def create_tracking_app(options: ServerOptions) -> Any:
         allow_remote=options.allow_remote,
         max_body_bytes=options.max_body_mb * 1024 * 1024,
         max_upload_bytes=options.max_upload_gb * 1024**3,
-        upload_prefixes=(FILES, UPLOADS),
+        upload_prefixes=(FILES, UPLOADS, *mlflow_routes.upload_prefixes),
         access=Access(
             public=DEFAULT_PUBLIC_PATHS | (PAGE_PATHS if options.ui else frozenset()),
             public_prefixes=(*PAGE_PREFIXES, ASSETS) if options.ui else (),
             read_paths=read_paths,
         ),
-        bodies=BodyTypes(raw=(("*", FILES), ("PUT", UPLOADS))),  # JSON, but for upload bytes
+        bodies=BodyTypes(  # JSON, but for upload bytes
+            raw=(("*", FILES), ("PUT", UPLOADS), *(("*", p) for p in mlflow_routes.upload_prefixes))
+        ),
+        error=mlflow_api.guard_error,
         allowed_hosts=options.allowed_hosts,
         trusted_proxies=(
             DEFAULT_TRUSTED_PROXIES if options.trusted_proxies is None else options.trusted_proxies

@@ -20,7 +20,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from mlcore import _http
 from mlcore.errors import InvalidInputError
 from mlcore.stores.base import MetadataStore
-from mlcore.stores.http_api import BATCH_HOOKS, SEARCHES, Operation, operations, search_body
+from mlcore.stores.http_api import (
+    BATCH_HOOKS,
+    SEARCHES,
+    VIEW_HOOKS,
+    Operation,
+    operations,
+    search_body,
+)
 from mlcore.stores.metric_batches import halves
 from mlcore.stores.paging import ModelPage, RunPage
 from mlcore.stores.records import MetricPoint
@@ -118,13 +125,29 @@ class _HttpStoreBase(MetadataStore):
                 "POST", path, content=body, headers={"Content-Type": "application/json"}
             )
 
-    def _metric_history(self, run_id: str, key: str) -> pa.Table:
+    def _metric_history(
+        self,
+        run_id: str,
+        key: str,
+        max_points: int | None = None,
+        min_step: int | None = None,
+        max_step: int | None = None,
+    ) -> pa.Table:
         import pyarrow as pa
 
+        body: dict[str, Any] = {"run_id": run_id, "key": key}
+        # only the options given: a full read stays what servers without them accept
+        for name, value in (
+            ("max_points", max_points),
+            ("min_step", min_step),
+            ("max_step", max_step),
+        ):
+            if value is not None:
+                body[name] = value
         response = self._client.request(
             "POST",
             operations()["_metric_history"].path,
-            content=json.dumps({"run_id": run_id, "key": key}).encode(),
+            content=json.dumps(body).encode(),
             headers={
                 "Content-Type": "application/json",
                 "Accept": "application/vnd.apache.arrow.stream",
@@ -215,7 +238,11 @@ def _hook_method(op: Operation) -> Any:
 
 def _with_hooks(cls: type[_HttpStoreBase]) -> type[_HttpStoreBase]:
     for hook, op in operations().items():
-        if hook in BATCH_HOOKS or getattr(getattr(cls, hook), "__isabstractmethod__", False):
+        if (
+            hook in BATCH_HOOKS
+            or hook in VIEW_HOOKS
+            or getattr(getattr(cls, hook), "__isabstractmethod__", False)
+        ):
             setattr(cls, hook, _hook_method(op))
     abc.update_abstractmethods(cls)
     return cls

@@ -37,6 +37,7 @@ __all__ = [
     "BATCH_HOOKS",
     "PREFIX",
     "SEARCHES",
+    "VIEW_HOOKS",
     "Operation",
     "SearchEndpoint",
     "operations",
@@ -46,6 +47,7 @@ __all__ = [
 PREFIX = "/api/v1"
 READ, WRITE = "read", "write"
 _READ_VERBS = ("get", "search", "list", "artifact", "metric", "model_versions_of")
+_READ_HOOKS = frozenset({"sampled_histories", "experiment_summaries", "run_columns"})
 
 
 @dataclass(frozen=True)
@@ -132,6 +134,8 @@ _SPECIAL: dict[str, Callable[[Any, dict[str, Any]], Any]] = {
 }
 #: batch hooks with a default built on the single ones, served as one request (one transaction)
 BATCH_HOOKS = ("_create_runs", "_update_runs")
+#: read hooks with a default built on the others (what the web UI reads), served as one request
+VIEW_HOOKS = ("_sampled_histories", "_experiment_summaries", "_run_columns")
 #: hooks a client never calls over HTTP (searches go through the page endpoints below)
 _LOCAL_ONLY = frozenset({"_search_runs", "_search_registered_models", "_search_model_versions"})
 #: writes whose retry would not be absorbed by the store itself (metrics carry a batch id;
@@ -309,7 +313,7 @@ def operations() -> dict[str, Operation]:
     """Every endpoint, by hook name."""
     namespace = _hints_namespace()
     found: dict[str, Operation] = {}
-    for hook in sorted(MetadataStore.__abstractmethods__ | set(BATCH_HOOKS)):
+    for hook in sorted(MetadataStore.__abstractmethods__ | set(BATCH_HOOKS) | set(VIEW_HOOKS)):
         if hook == "from_uri" or hook in _LOCAL_ONLY:
             continue
         function = getattr(MetadataStore, hook)
@@ -322,7 +326,9 @@ def operations() -> dict[str, Operation]:
         found[hook] = Operation(
             hook=hook,
             path=f"{PREFIX}/{public.replace('_', '-')}",
-            scope=READ if public.startswith(_READ_VERBS) or verb == "get" else WRITE,
+            scope=READ
+            if public.startswith(_READ_VERBS) or verb == "get" or public in _READ_HOOKS
+            else WRITE,
             parameters=tuple(params),
             request=_request_model(hook, params, hints),
             result=None if result is type(None) else result,

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, final
 from mlcore import _validation as check
 from mlcore.errors import InvalidInputError
 from mlcore.filters import Expr, OrderBy, parse_filter, parse_order_by
+from mlcore.stores import downsample
 from mlcore.stores.checks import (
     check_experiment_id,
     check_run_id,
@@ -35,7 +36,17 @@ from mlcore.stores.store_base import StoreBase
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from mlcore.types import Experiment, FileInfo, Run, RunInfo, RunStatus, ViewType
+    from mlcore.types import (
+        Experiment,
+        ExperimentSummary,
+        FileInfo,
+        Run,
+        RunColumns,
+        RunInfo,
+        RunStatus,
+        SampledSeries,
+        ViewType,
+    )
 
 __all__ = ["TrackingStore"]
 
@@ -368,12 +379,92 @@ class TrackingStore(StoreBase, abc.ABC):
             return self._compact_metrics(run_id)
 
     @final
-    def metric_history(self, run_id: str, key: str) -> pa.Table:
-        """All points of one metric as ``pyarrow.Table(step, timestamp, value)``, by step."""
+    def metric_history(
+        self,
+        run_id: str,
+        key: str,
+        *,
+        max_points: int | None = None,
+        min_step: int | None = None,
+        max_step: int | None = None,
+    ) -> pa.Table:
+        """The points of one metric as ``pyarrow.Table(step, timestamp, value)``, by step.
+
+        Args:
+            max_points: at most this many rows: a range holding more is downsampled by M4
+                (per bucket of steps its first, last, smallest and largest value; see
+                :mod:`mlcore.stores.downsample`), so spikes, the min, the max and the end
+                points are kept. None: every point.
+            min_step, max_step: only steps in this range (inclusive).
+        """
         run_id = check_run_id(run_id)
         check.check_key(key, "metric key")
+        downsample.check_range(max_points, min_step, max_step)
         with self._boundary():
-            return self._metric_history(run_id, key)
+            if max_points is None and min_step is None and max_step is None:
+                return self._metric_history(run_id, key)
+            if not _takes_ranges(type(self)):  # a backend written before ranges existed
+                full = self._metric_history(run_id, key)
+                return downsample.sample(full, max_points, min_step, max_step)
+            return self._metric_history(
+                run_id, key, max_points=max_points, min_step=min_step, max_step=max_step
+            )
+
+    @final
+    def sampled_histories(
+        self,
+        run_ids: Sequence[str],
+        keys: Sequence[str],
+        max_points: int = 2000,
+        min_step: int | None = None,
+        max_step: int | None = None,
+    ) -> list[SampledSeries]:
+        """Several metric histories at once, each downsampled to at most ``max_points`` points
+        as :meth:`metric_history` does: one series per run and key, runs first, in the order
+        given (repeats once). A key a run never logged gives an empty series; an unknown run
+        raises NotFoundError. At most 1,000 series and ``max_points`` <= 10,000 per call."""
+        run_list = list(dict.fromkeys(check_run_id(r) for r in _as_list(run_ids, "run_ids")))
+        key_list = list(dict.fromkeys(_as_list(keys, "keys")))
+        for key in key_list:
+            check.check_key(key, "metric key")
+        downsample.check_series_request(len(run_list) * len(key_list), max_points)
+        downsample.check_range(max_points, min_step, max_step)
+        if not run_list or not key_list:
+            return []
+        with self._boundary():
+            return self._sampled_histories(run_list, key_list, max_points, min_step, max_step)
+
+    # -- summaries -------------------------------------------------------------------------------
+    @final
+    def experiment_summaries(
+        self, experiment_ids: Sequence[str] | None = None, include_deleted: bool = False
+    ) -> list[ExperimentSummary]:
+        """Experiments (all, or those of ``experiment_ids``) with their number of runs and last
+        activity, by id. Deleted experiments only with ``include_deleted``; an unknown id is
+        left out."""
+        ids = (
+            None
+            if experiment_ids is None
+            else [check_experiment_id(e) for e in _as_list(experiment_ids, "experiment_ids")]
+        )
+        if not isinstance(include_deleted, bool):
+            raise InvalidInputError(
+                "include_deleted must be true or false", field="include_deleted"
+            )
+        with self._boundary():
+            return self._experiment_summaries(ids, include_deleted)
+
+    @final
+    def run_columns(self, experiment_ids: Sequence[str]) -> RunColumns:
+        """The param, metric and tag keys the (not deleted) runs of ``experiment_ids`` use,
+        each list sorted and distinct: the columns a runs table can show."""
+        ids = [check_experiment_id(e) for e in _as_list(experiment_ids, "experiment_ids")]
+        if not ids:
+            from mlcore.types import RunColumns
+
+            return RunColumns()
+        with self._boundary():
+            return self._run_columns(ids)
 
     # -- search ----------------------------------------------------------------------------------
     @final
@@ -572,7 +663,107 @@ class TrackingStore(StoreBase, abc.ABC):
         return 0
 
     @abc.abstractmethod
-    def _metric_history(self, run_id: str, key: str) -> pa.Table: ...
+    def _metric_history(
+        self,
+        run_id: str,
+        key: str,
+        max_points: int | None = None,
+        min_step: int | None = None,
+        max_step: int | None = None,
+    ) -> pa.Table:
+        """Every point (no options given) or the points of ``[min_step, max_step]``,
+        downsampled beyond ``max_points`` with :func:`mlcore.stores.downsample.sample`
+        (a backend that can skip stored data outside the range does)."""
+
+    def _sampled_histories(
+        self,
+        run_ids: list[str],
+        keys: list[str],
+        max_points: int = 2000,
+        min_step: int | None = None,
+        max_step: int | None = None,
+    ) -> list[SampledSeries]:
+        """Default: one ``_metric_history`` per run and key (a run checked once); backends
+        override it with one read."""
+        found = []
+        for run_id in run_ids:
+            self._get_run(run_id)  # NotFoundError for an unknown run
+            for key in keys:
+                if _takes_ranges(type(self)):
+                    table = self._metric_history(
+                        run_id, key, max_points=max_points, min_step=min_step, max_step=max_step
+                    )
+                else:
+                    table = downsample.sample(
+                        self._metric_history(run_id, key), max_points, min_step, max_step
+                    )
+                found.append(downsample.to_series(run_id, key, table))
+        return found
+
+    def _experiment_summaries(
+        self, experiment_ids: list[str] | None = None, include_deleted: bool = False
+    ) -> list[ExperimentSummary]:
+        """Default: the experiments, then a search of each one's runs (backends override it
+        with one query)."""
+        from mlcore.types import ExperimentSummary, LifecycleStage, ViewType, build
+
+        view = ViewType.ALL if include_deleted else ViewType.ACTIVE_ONLY
+        experiments = self._search_experiments(view)
+        if experiment_ids is not None:
+            wanted = set(experiment_ids)
+            experiments = [e for e in experiments if e.experiment_id in wanted]
+        summaries = []
+        for experiment in experiments:
+            runs = self._all_runs([experiment.experiment_id])
+            times = [t for r in runs for t in (r.info.start_time, r.info.end_time) if t is not None]
+            if experiment.last_update_time is not None:
+                times.append(experiment.last_update_time)
+            summaries.append(
+                build(
+                    ExperimentSummary,
+                    {
+                        "experiment_id": experiment.experiment_id,
+                        "name": experiment.name,
+                        "lifecycle_stage": LifecycleStage(experiment.lifecycle_stage),
+                        "tags": dict(experiment.tags),
+                        "description": experiment.description,
+                        "creation_time": experiment.creation_time,
+                        "last_update_time": experiment.last_update_time,
+                        "run_count": len(runs),
+                        "last_activity": max(times) if times else None,
+                    },
+                )
+            )
+        return sorted(summaries, key=lambda s: _id_order(s.experiment_id))
+
+    def _run_columns(self, experiment_ids: list[str]) -> RunColumns:
+        """Default: the keys of every run a search returns (backends override it with
+        DISTINCT queries)."""
+        from mlcore.types import RunColumns, build
+
+        params: set[str] = set()
+        metrics: set[str] = set()
+        tags: set[str] = set()
+        for run in self._all_runs(experiment_ids):
+            params.update(run.data.params)
+            metrics.update(run.data.metrics)
+            tags.update(run.data.tags)
+        return build(
+            RunColumns, {"params": sorted(params), "metrics": sorted(metrics), "tags": sorted(tags)}
+        )
+
+    def _all_runs(self, experiment_ids: list[str]) -> list[Run]:
+        """Every active run of the experiments, page by page."""
+        from mlcore.types import ViewType
+
+        found: list[Run] = []
+        while True:
+            page, more = self._search_runs(
+                experiment_ids, None, [], MAX_RESULTS_LIMIT, len(found), ViewType.ACTIVE_ONLY
+            )
+            found.extend(page)
+            if not more or not page:
+                return found
 
     @abc.abstractmethod
     def _search_runs(
@@ -591,6 +782,33 @@ class TrackingStore(StoreBase, abc.ABC):
 
     @abc.abstractmethod
     def _artifact_records(self, run_id: str, prefix: str) -> dict[str, FileInfo]: ...
+
+
+def _as_list(values: Any, name: str) -> list[str]:
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+        raise InvalidInputError(f"{name} must be a list of strings", field=name)
+    return list(values)
+
+
+def _id_order(experiment_id: str) -> tuple[int, str]:
+    return (int(experiment_id), "") if experiment_id.isdigit() else (1 << 62, experiment_id)
+
+
+_RANGES: dict[type, bool] = {}
+
+
+def _takes_ranges(cls: type) -> bool:
+    """Whether ``cls._metric_history`` takes ``max_points``, ``min_step`` and ``max_step``
+    (one written before they existed is served by reading everything and sampling here)."""
+    known = _RANGES.get(cls)
+    if known is None:
+        import inspect
+
+        parameters = inspect.signature(cls._metric_history).parameters  # type: ignore[attr-defined]
+        known = _RANGES[cls] = "max_points" in parameters or any(
+            p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()
+        )
+    return known
 
 
 _SETTABLE: dict[str, RunStatus] = {}  # status text as given -> RunStatus, once checked

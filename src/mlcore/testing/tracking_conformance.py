@@ -482,6 +482,155 @@ class TrackingStoreConformance:
         history = store.metric_history(run_id, "m")
         assert history.column("value").to_pylist() == [float(i) for i in range(40)]
 
+    # -- downsampled histories and summaries -------------------------------------------------
+    def test_metric_history_max_points_keeps_extremes(
+        self, store: TrackingStore, experiment_id: str
+    ) -> None:
+        run_id = new_run(store, experiment_id)
+        n = 20_000
+        points = [(run_id, "loss", math.sin(s / 300.0), 1000 + s, s) for s in range(n)]
+        points[12_345] = (run_id, "loss", 40.0, 1000 + 12_345, 12_345)  # one spike
+        points[777] = (run_id, "loss", -30.0, 1000 + 777, 777)  # one dip
+        store.log_metrics(points)
+        full = store.metric_history(run_id, "loss")
+        sampled = store.metric_history(run_id, "loss", max_points=400)
+        assert sampled.column_names == ["step", "timestamp", "value"]
+        assert 0 < sampled.num_rows <= 400
+        steps = [int(s) for s in sampled.column("step").to_pylist() if s is not None]
+        values = [float(v) for v in sampled.column("value").to_pylist() if v is not None]
+        every = [float(v) for v in full.column("value").to_pylist() if v is not None]
+        assert steps == sorted(steps)
+        assert (steps[0], steps[-1]) == (0, n - 1)  # first and last point kept
+        assert max(values) == max(every) == 40.0
+        assert min(values) == min(every) == -30.0
+        assert (12_345, 1000 + 12_345, 40.0) in zip(
+            steps, sampled.column("timestamp").to_pylist(), values
+        )
+        assert store.metric_history(run_id, "loss", max_points=400).equals(sampled)
+        # zoomed: the range only, the spike still there; a small range at full resolution
+        zoom = store.metric_history(
+            run_id, "loss", max_points=400, min_step=10_000, max_step=15_000
+        )
+        zoom_steps = zoom.column("step").to_pylist()
+        assert zoom.num_rows <= 400
+        assert zoom_steps[0] == 10_000
+        assert zoom_steps[-1] == 15_000
+        assert 40.0 in zoom.column("value").to_pylist()
+        near = store.metric_history(
+            run_id, "loss", max_points=400, min_step=12_300, max_step=12_400
+        )
+        assert near.column("step").to_pylist() == list(range(12_300, 12_401))
+        assert store.metric_history(run_id, "loss", min_step=19_990).num_rows == 10
+        assert store.metric_history(run_id, "loss", max_points=n).num_rows == n
+
+    def test_metric_history_refuses_bad_ranges(
+        self, store: TrackingStore, experiment_id: str
+    ) -> None:
+        run_id = new_run(store, experiment_id)
+        store.log_metrics([(run_id, "m", float(s), s, s) for s in range(10)])
+        for kwargs in (
+            {"max_points": 0},
+            {"max_points": -5},
+            {"min_step": 5, "max_step": 4},
+        ):
+            with pytest.raises(InvalidInputError):
+                store.metric_history(run_id, "m", **kwargs)
+            with pytest.raises(InvalidInputError):
+                store.sampled_histories([run_id], ["m"], **kwargs)
+        with pytest.raises(InvalidInputError):
+            store.sampled_histories([run_id], ["m"], max_points=10_001)
+        assert store.metric_history(run_id, "m").num_rows == 10  # nothing changed
+        assert store.metric_history(run_id, "m", min_step=5, max_step=5).num_rows == 1
+
+    def test_sampled_histories(self, store: TrackingStore, experiment_id: str) -> None:
+        a, b = new_run(store, experiment_id), new_run(store, experiment_id)
+        store.log_metrics([(a, "loss", float(s % 7), 100 + s, s) for s in range(5_000)])
+        store.log_metrics([(a, "loss", 99.0, 100 + 4_000, 4_000)])
+        store.log_metrics(
+            [(b, "acc", math.nan, 1, 0), (b, "acc", math.inf, 2, 1), (b, "acc", -math.inf, 3, 2)]
+        )
+        series = store.sampled_histories([a, b], ["loss", "acc"], max_points=100)
+        assert [(s.run_id, s.key) for s in series] == [
+            (a, "loss"),
+            (a, "acc"),
+            (b, "loss"),
+            (b, "acc"),
+        ]
+        loss = series[0]
+        assert loss.total_points == 5_001
+        assert loss.sampled
+        assert 0 < len(loss.steps) == len(loss.values) == len(loss.timestamps) <= 100
+        assert max(v for v in loss.values if v is not None) == 99.0
+        assert (loss.steps[0], loss.steps[-1]) == (0, 4_999)
+        assert series[1].steps == []
+        assert series[1].total_points == 0
+        assert not series[1].sampled
+        acc = series[3]
+        assert acc.steps == [0, 1, 2]
+        assert not acc.sampled
+        assert acc.total_points == 3
+        assert math.isnan(acc.values[0] or 0.0)  # NaN, also through JSON (null there)
+        assert acc.values[1:] == [math.inf, -math.inf]
+        assert store.sampled_histories([a], ["loss"], max_points=100) == series[:1]
+        ranged = store.sampled_histories(
+            [a], ["loss"], max_points=100, min_step=3_990, max_step=4_010
+        )
+        assert ranged[0].steps == sorted([*range(3_990, 4_011), 4_000])  # 4,000 logged twice
+        assert 99.0 in ranged[0].values
+        assert store.sampled_histories([], ["loss"]) == []
+        with pytest.raises(NotFoundError):
+            store.sampled_histories([a, "f" * 32], ["loss"])
+        with pytest.raises(InvalidInputError):
+            store.sampled_histories([a], [f"k{i}" for i in range(1_001)])
+
+    def test_experiment_summaries(self, store: TrackingStore) -> None:
+        empty = store.create_experiment("empty", tags={"team": "a"})
+        busy = store.create_experiment("busy")
+        gone = store.create_experiment("gone")
+        run_ids = [new_run(store, busy.experiment_id, start_time=1_000 + i) for i in range(3)]
+        store.end_run(run_ids[0], end_time=9_000_000_000_000)
+        store.delete_run(run_ids[1])
+        store.delete_experiment(gone.experiment_id)
+        summaries = {s.name: s for s in store.experiment_summaries()}
+        assert "gone" not in summaries
+        assert summaries["busy"].run_count == 2  # the deleted run is not counted
+        assert summaries["busy"].last_activity == 9_000_000_000_000
+        assert summaries["empty"].run_count == 0
+        assert summaries["empty"].tags == {"team": "a"}
+        assert (
+            summaries["empty"].last_activity
+            == store.get_experiment(empty.experiment_id).last_update_time
+        )
+        with_deleted = store.experiment_summaries(include_deleted=True)
+        assert {s.name for s in with_deleted} >= {"empty", "busy", "gone"}
+        assert [s.lifecycle_stage.value for s in with_deleted if s.name == "gone"] == ["deleted"]
+        ids = [s.experiment_id for s in with_deleted]
+        assert ids == sorted(ids, key=int)
+        only = store.experiment_summaries([busy.experiment_id, "999999"])
+        assert [s.name for s in only] == ["busy"]
+
+    def test_run_columns(self, store: TrackingStore) -> None:
+        first = store.create_experiment("cols-a").experiment_id
+        second = store.create_experiment("cols-b").experiment_id
+        a = new_run(store, first, params={"lr": "0.1", "depth": "3"}, tags={"team": "x"})
+        store.log_metrics([(a, "loss", 1.0, 1, 0), (a, "acc", 0.5, 1, 0)])
+        b = new_run(store, first, params={"lr": "0.2", "batch": "8"})
+        store.log_metrics([(b, "loss", 1.0, 1, 0)])
+        c = new_run(store, second, params={"other": "1"}, tags={"only_b": "y"})
+        store.log_metrics([(c, "f1", 1.0, 1, 0)])
+        d = new_run(store, first, params={"deleted_param": "1"})
+        store.delete_run(d)
+        columns = store.run_columns([first])
+        assert columns.params == ["batch", "depth", "lr"]
+        assert columns.metrics == ["acc", "loss"]
+        assert "team" in columns.tags
+        assert "only_b" not in columns.tags
+        assert columns.tags == sorted(set(columns.tags))
+        both = store.run_columns([first, second])
+        assert both.params == ["batch", "depth", "lr", "other"]
+        assert both.metrics == ["acc", "f1", "loss"]
+        assert store.run_columns([]).params == []
+
     # -- search ----------------------------------------------------------------------------------
     @pytest.fixture
     def populated(self, store: TrackingStore, experiment_id: str) -> dict[str, str]:

@@ -203,8 +203,18 @@ class ActiveRun:
     def list_artifacts(self, path: str | None = None) -> list[FileInfo]:
         return self._tracker.list_artifacts(self.id, path)
 
-    def metric_history(self, key: str) -> pa.Table:
-        return self._tracker.metric_history(self.id, key)
+    def metric_history(
+        self,
+        key: str,
+        *,
+        max_points: int | None = None,
+        min_step: int | None = None,
+        max_step: int | None = None,
+    ) -> pa.Table:
+        """See :meth:`Tracker.metric_history`."""
+        return self._tracker.metric_history(
+            self.id, key, max_points=max_points, min_step=min_step, max_step=max_step
+        )
 
     # -- ending --------------------------------------------------------------------------------
     def end(self, status: str = "FINISHED") -> None:

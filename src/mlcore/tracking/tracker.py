@@ -688,10 +688,26 @@ class Tracker:
 
         return runs_to_table(runs)
 
-    def metric_history(self, run_id: str, key: str) -> pa.Table:
-        """Every point of a metric: ``pyarrow.Table(step, timestamp, value)`` ordered by step."""
+    def metric_history(
+        self,
+        run_id: str,
+        key: str,
+        *,
+        max_points: int | None = None,
+        min_step: int | None = None,
+        max_step: int | None = None,
+    ) -> pa.Table:
+        """The points of a metric: ``pyarrow.Table(step, timestamp, value)`` ordered by step.
+
+        ``max_points=N`` returns at most N rows, downsampled so extremes survive (per bucket
+        of steps: first, last, min and max; a spike is never dropped); ``min_step`` /
+        ``max_step`` pick a range (inclusive), read at full resolution when it holds at most
+        N points. Default: every point.
+        """
         self._writer.flush()
-        return self._store.metric_history(run_id, key)
+        return self._store.metric_history(
+            run_id, key, max_points=max_points, min_step=min_step, max_step=max_step
+        )
 
     # -- artifacts -------------------------------------------------------------------------------
     def artifact_store(self, run_id: str) -> ArtifactStore:

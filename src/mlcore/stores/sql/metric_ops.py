@@ -1,7 +1,8 @@
 """Metric writes and reads of the SQL store, each inside a caller's transaction.
 
 - :func:`store_points`: one batch (any runs, any keys) -> packed chunk rows + latest values;
-- :func:`history`: every point of one metric as a pyarrow table;
+- :func:`history`: every point of one metric as a pyarrow table, or a step range downsampled;
+- :func:`sampled_series`: many (run, key) histories downsampled at once;
 - :func:`compact`: merge a run's small chunks into large ones (when the run ends).
 """
 
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, and_, delete, insert, or_, select, update
 
 from mlcore import _validation as check
+from mlcore.stores import downsample
 from mlcore.stores.base import MetricPoint
 from mlcore.stores.sql import metric_codec
 from mlcore.stores.sql.rows import chunked
@@ -30,6 +32,8 @@ from mlcore.stores.sql.upsert import insert_ignore, upsert
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from mlcore.types import SampledSeries
+
 __all__ = [
     "SMALL_CHUNK_POINTS",
     "SQLITE_MMAP_BYTES",
@@ -38,6 +42,7 @@ __all__ = [
     "history",
     "release_free_pages",
     "run_pks",
+    "sampled_series",
     "store_points",
 ]
 
@@ -150,17 +155,77 @@ def store_points(conn: Connection, batch: PreparedBatch) -> None:
     )
 
 
-def history(conn: Connection, run_pk: int, key: str) -> pa.Table:
+def _map_memory(conn: Connection) -> None:
     if conn.dialect.name == "sqlite" and not conn.info.get("mlcore_mmap"):
         # read blobs through a memory map instead of a read() per 4 KiB overflow page
         conn.exec_driver_sql(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
         conn.info["mlcore_mmap"] = True
+
+
+def _in_range(min_step: int | None, max_step: int | None) -> list[Any]:
+    """Conditions keeping the chunks whose step range meets ``[min_step, max_step]`` (the
+    others are not read, let alone decoded)."""
+    where = []
+    if min_step is not None:
+        where.append(metric_chunks.c.max_step >= min_step)
+    if max_step is not None:
+        where.append(metric_chunks.c.min_step <= max_step)
+    return where
+
+
+def history(
+    conn: Connection,
+    run_pk: int,
+    key: str,
+    max_points: int | None = None,
+    min_step: int | None = None,
+    max_step: int | None = None,
+) -> pa.Table:
+    """The points of one metric; with any option given, those of the step range downsampled
+    beyond ``max_points`` (:func:`mlcore.stores.downsample.sample`)."""
+    _map_memory(conn)
     rows = conn.execute(
         select(*_HISTORY_COLUMNS)
-        .where(metric_chunks.c.run_pk == run_pk, metric_chunks.c.key == key)
+        .where(
+            metric_chunks.c.run_pk == run_pk,
+            metric_chunks.c.key == key,
+            *_in_range(min_step, max_step),
+        )
         .order_by(metric_chunks.c.chunk_id)
     ).all()
-    return metric_codec.to_table(rows)
+    table = metric_codec.to_table(rows)
+    if max_points is None and min_step is None and max_step is None:
+        return table
+    return downsample.sample(table, max_points, min_step, max_step)
+
+
+def sampled_series(
+    conn: Connection,
+    run_pks: dict[str, int],
+    keys: list[str],
+    max_points: int,
+    min_step: int | None,
+    max_step: int | None,
+) -> list[SampledSeries]:
+    """Every (run, key) history downsampled, runs first: one query per run."""
+    _map_memory(conn)
+    found = []
+    for run_id, pk in run_pks.items():
+        by_key: dict[str, list[Any]] = {key: [] for key in keys}
+        for row in conn.execute(
+            select(metric_chunks.c.key, *_HISTORY_COLUMNS)
+            .where(
+                metric_chunks.c.run_pk == pk,
+                metric_chunks.c.key.in_(keys),
+                *_in_range(min_step, max_step),
+            )
+            .order_by(metric_chunks.c.key, metric_chunks.c.chunk_id)
+        ):
+            by_key[row.key].append(row)
+        for key, rows in by_key.items():
+            table = downsample.sample(metric_codec.to_table(rows), max_points, min_step, max_step)
+            found.append(downsample.to_series(run_id, key, table))
+    return found
 
 
 def compact(conn: Connection, run_pk: int) -> int:

@@ -25,7 +25,7 @@ from mlcore.filters import Expr, OrderBy
 from mlcore.stores.base import MetadataStore, MetricPoint, NewRun, RunUpdate
 from mlcore.stores.paging import RunPage, encode_page_token, page_token_after
 from mlcore.stores.queries import SearchQuery
-from mlcore.stores.sql import metric_ops, migrate, sqlite_runs
+from mlcore.stores.sql import metric_ops, migrate, sqlite_runs, summaries
 from mlcore.stores.sql.artifact_version_ops import SqlArtifactVersionOps
 from mlcore.stores.sql.engine import Transactions, create_sql_engine, is_sqlite_memory
 from mlcore.stores.sql.registry_ops import SqlRegistryOps
@@ -59,7 +59,16 @@ from mlcore.uris import join_uri, path_to_file_uri, redact_uri, uri_scheme
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from mlcore.types import Experiment, FileInfo, Run, RunInfo, ViewType
+    from mlcore.types import (
+        Experiment,
+        ExperimentSummary,
+        FileInfo,
+        Run,
+        RunColumns,
+        RunInfo,
+        SampledSeries,
+        ViewType,
+    )
 
 __all__ = ["SqlStore", "now_ms"]
 
@@ -731,8 +740,46 @@ class SqlStore(SqlRegistryOps, SqlArtifactVersionOps, MetadataStore):
         batch = metric_ops.PreparedBatch(points, batch_id)
         self._tx.run(lambda conn: metric_ops.store_points(conn, batch))
 
-    def _metric_history(self, run_id: str, key: str) -> pa.Table:
-        return self._tx.read(lambda conn: metric_ops.history(conn, self._run_pk(conn, run_id), key))
+    def _metric_history(
+        self,
+        run_id: str,
+        key: str,
+        max_points: int | None = None,
+        min_step: int | None = None,
+        max_step: int | None = None,
+    ) -> pa.Table:
+        return self._tx.read(
+            lambda conn: metric_ops.history(
+                conn, self._run_pk(conn, run_id), key, max_points, min_step, max_step
+            )
+        )
+
+    def _sampled_histories(
+        self,
+        run_ids: list[str],
+        keys: list[str],
+        max_points: int = 2000,
+        min_step: int | None = None,
+        max_step: int | None = None,
+    ) -> list[SampledSeries]:
+        def read(conn: Connection) -> list[SampledSeries]:
+            pks = self._run_pks(conn, run_ids)
+            ordered = {run_id: pks[run_id] for run_id in run_ids}
+            return metric_ops.sampled_series(conn, ordered, keys, max_points, min_step, max_step)
+
+        return self._tx.read(read)
+
+    def _experiment_summaries(
+        self, experiment_ids: list[str] | None = None, include_deleted: bool = False
+    ) -> list[ExperimentSummary]:
+        ids = None if experiment_ids is None else [int(e) for e in experiment_ids]
+        return self._tx.read(
+            lambda conn: summaries.experiment_summaries(conn, ids, include_deleted)
+        )
+
+    def _run_columns(self, experiment_ids: list[str]) -> RunColumns:
+        ids = [int(e) for e in experiment_ids]
+        return self._tx.read(lambda conn: summaries.run_columns(conn, ids))
 
     def _compact_metrics(self, run_id: str) -> int:
         return self._tx.run(lambda conn: metric_ops.compact(conn, self._run_pk(conn, run_id)))
