@@ -96,7 +96,7 @@ export function LineChart(props: LineChartProps) {
           stroke: lineColor(i),
           width: 1.25,
           spanGaps: true,
-          points: points ? { show: true, size: 5, fill: lineColor(i) } : { show: false },
+          points: points ? { show: true, size: 5, fill: lineColor(i) } : { size: 4 },
           paths: points ? () => null : undefined,
         })),
       ],

@@ -7,8 +7,9 @@ import { asNumbers, type Column } from "./columns";
 
 export function Scatter({ runs, columns }: { runs: Run[]; columns: Column[] }) {
   const numeric = columns.filter((c) => c.numeric);
-  const [xId, setX] = useState(numeric.find((c) => c.kind === "param")?.id ?? numeric[0]?.id ?? "");
-  const [yId, setY] = useState(numeric.find((c) => c.kind === "metric")?.id ?? numeric[1]?.id ?? "");
+  const pick = (kind: string) => numeric.find((c) => c.kind === kind && c.differs) ?? numeric.find((c) => c.kind === kind);
+  const [xId, setX] = useState(pick("param")?.id ?? numeric[0]?.id ?? "");
+  const [yId, setY] = useState(pick("metric")?.id ?? numeric[1]?.id ?? "");
   const xc = numeric.find((c) => c.id === xId);
   const yc = numeric.find((c) => c.id === yId);
   if (numeric.length < 2) return <p class="muted">Needs two numeric columns.</p>;
