@@ -100,7 +100,7 @@ def test_artifacts_browser_previews_each_kind_and_html_scripts_never_run(
     tree.get_by_role("button", name="confusion.png").click()
     image = preview.locator("img.preview-image")
     expect(image).to_be_visible()
-    page.wait_for_function("document.querySelector('img.preview-image').naturalWidth === 24")
+    page.wait_for_function("() => document.querySelector('img.preview-image').naturalWidth === 24")
     screenshot(page, "run-artifacts-image")
 
     tree.get_by_role("button", name="report.html").click()
@@ -138,10 +138,9 @@ def test_an_html_artifact_opened_directly_runs_no_script(
     assert httpx.get(f"{ui_server.url}/api/v1/artifact-files/%2e%2e/ui.db").status_code == 400
 
     ui_server.open(page, "/")  # the UI's origin
-    try:
-        page.goto(url)  # the browser saves it (octet-stream) instead of rendering it
-    except Exception as exc:  # Playwright: "Download is starting"
-        assert "Download" in str(exc)
+    # the browser saves it (octet-stream, nosniff) instead of rendering it
+    with pytest.raises(Exception, match="Download is starting"):
+        page.goto(url)
     ui_server.open(page, "/")
     expect(page.get_by_role("heading", name="Experiments")).to_be_visible()
     assert page.evaluate("localStorage.getItem('pwned')") is None
