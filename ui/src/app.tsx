@@ -9,6 +9,8 @@ import { ModelPage, ModelsPage, ModelVersionPage } from "./pages/models";
 import { ArtifactPage, ArtifactsPage } from "./pages/artifacts";
 import { PipelinePage } from "./pages/pipeline";
 import { SweepPage } from "./pages/sweep";
+import { RunPage } from "./pages/run";
+import { ComparePage } from "./pages/compare";
 
 /** A page: the path pattern it answers and how it renders. Pages add themselves here. */
 export interface PageRoute {
@@ -25,6 +27,8 @@ export const ROUTES: PageRoute[] = [
   { pattern: "/artifacts/:name", render: (p) => <ArtifactPage name={p.name} /> },
   { pattern: "/pipelines/:run_id", render: (p) => <PipelinePage runId={p.run_id} /> },
   { pattern: "/sweeps/:sweep_id", render: (p) => <SweepPage sweepId={p.sweep_id} /> },
+  { pattern: "/runs/:id", render: (p) => <RunPage runId={p.id} /> },
+  { pattern: "/compare", render: () => <ComparePage /> },
 ];
 
 export function App() {

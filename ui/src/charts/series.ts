@@ -1,0 +1,151 @@
+// Metric series for charts: fetched downsampled from the server (`sampled-histories`: at most a
+// few thousand points per line, extremes kept), then turned into x/y arrays for an x-axis
+// choice, with optional EMA smoothing.
+import { call } from "../api";
+
+/** One run's history of one key, as `sampled-histories` answers it. */
+export interface SampledSeries {
+  run_id: string;
+  key: string;
+  steps: number[];
+  values: (number | string | null)[];
+  timestamps: number[];
+  total_points: number;
+  sampled: boolean;
+}
+
+/** What the x-axis shows: the step, wall time, time since the run started, or another metric. */
+export type XAxis = "step" | "wall" | "relative" | `metric:${string}`;
+
+export interface ChartSettings {
+  x: XAxis;
+  log: boolean;
+  /** EMA weight of the past, 0 (off) .. 0.99 */
+  smoothing: number;
+}
+
+export const DEFAULT_SETTINGS: ChartSettings = { x: "step", log: false, smoothing: 0 };
+
+export interface StepRange {
+  min: number;
+  max: number;
+}
+
+/** Fetch every run's series of `keys`, each at most `maxPoints` points, within `range`. */
+export function fetchSeries(
+  runIds: string[],
+  keys: string[],
+  maxPoints: number,
+  range: StepRange | null,
+): Promise<SampledSeries[]> {
+  return call<SampledSeries[]>("sampled-histories", {
+    run_ids: runIds,
+    keys,
+    max_points: maxPoints,
+    min_step: range ? range.min : null,
+    max_step: range ? range.max : null,
+  });
+}
+
+/** JSON values as numbers: null stays null (NaN on the server), "Infinity" becomes Infinity. */
+export function numbers(values: (number | string | null)[]): (number | null)[] {
+  const out = new Array<number | null>(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    out[i] = v == null ? null : typeof v === "number" ? v : Number(v);
+  }
+  return out;
+}
+
+/** Exponential moving average, debiased (the first points are not pulled towards 0). */
+export function ema(values: (number | null)[], weight: number): (number | null)[] {
+  if (!(weight > 0)) return values;
+  const out = new Array<number | null>(values.length);
+  let last = 0;
+  let count = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v == null || !Number.isFinite(v)) {
+      out[i] = v;
+      continue;
+    }
+    last = last * weight + (1 - weight) * v;
+    count++;
+    out[i] = last / (1 - Math.pow(weight, count));
+  }
+  return out;
+}
+
+export interface XY {
+  x: number[];
+  y: (number | null)[];
+  /** the step of each point (to map a zoomed x-range back to steps) */
+  steps: number[];
+}
+
+/**
+ * The points of `series` against the chosen x-axis. `start` is the run's start time (ms) for
+ * relative time; `xSeries` is the other metric's series of the same run for a metric x-axis.
+ */
+export function toXY(
+  series: SampledSeries,
+  x: XAxis,
+  smoothing: number,
+  start?: number,
+  xSeries?: SampledSeries,
+): XY {
+  const y = ema(numbers(series.values), smoothing);
+  if (x === "step") return { x: series.steps, y, steps: series.steps };
+  if (x === "wall") return { x: series.timestamps.map((t) => t / 1000), y, steps: series.steps };
+  if (x === "relative") {
+    const t0 = start ?? series.timestamps[0] ?? 0;
+    return { x: series.timestamps.map((t) => (t - t0) / 1000), y, steps: series.steps };
+  }
+  // another metric: pair the points logged at the same step, ordered by that metric
+  const other = new Map<number, number | null>();
+  if (xSeries) {
+    const xv = numbers(xSeries.values);
+    xSeries.steps.forEach((s, i) => other.set(s, xv[i]));
+  }
+  const pairs: [number, number | null, number][] = [];
+  series.steps.forEach((s, i) => {
+    const v = other.get(s);
+    if (v != null && Number.isFinite(v)) pairs.push([v, y[i], s]);
+  });
+  pairs.sort((a, b) => a[0] - b[0]);
+  return { x: pairs.map((p) => p[0]), y: pairs.map((p) => p[1]), steps: pairs.map((p) => p[2]) };
+}
+
+/** The step range covered by the points whose x lies in [min, max]; null when none does. */
+export function stepsWithin(lines: XY[], min: number, max: number, x: XAxis): StepRange | null {
+  if (x === "step") {
+    const lo = Math.ceil(min);
+    const hi = Math.floor(max);
+    return hi >= lo ? { min: lo, max: hi } : null;
+  }
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const line of lines)
+    for (let i = 0; i < line.x.length; i++)
+      if (line.x[i] >= min && line.x[i] <= max) {
+        lo = Math.min(lo, line.steps[i]);
+        hi = Math.max(hi, line.steps[i]);
+      }
+  return hi >= lo ? { min: lo, max: hi } : null;
+}
+
+/** Settings from the page's query string (`x`, `log`, `smooth`). */
+export function settingsFromQuery(query: URLSearchParams): ChartSettings {
+  const x = query.get("x") ?? "step";
+  const valid = x === "step" || x === "wall" || x === "relative" || x.startsWith("metric:");
+  const smoothing = Number(query.get("smooth") ?? 0);
+  return {
+    x: (valid ? x : "step") as XAxis,
+    log: query.get("log") === "1",
+    smoothing: Number.isFinite(smoothing) ? Math.min(Math.max(smoothing, 0), 0.99) : 0,
+  };
+}
+
+export function settingsToQuery(s: ChartSettings): Record<string, string | null> {
+  return { x: s.x === "step" ? null : s.x, log: s.log ? "1" : null, smooth: s.smoothing ? String(s.smoothing) : null };
+}
