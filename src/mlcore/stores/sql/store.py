@@ -23,6 +23,7 @@ from mlcore.errors import (
 )
 from mlcore.filters import Expr, OrderBy
 from mlcore.stores.base import MetadataStore, MetricPoint, NewRun, RunUpdate
+from mlcore.stores.foreign import is_mlflow_sqlite, refuse_mlflow
 from mlcore.stores.paging import RunPage, encode_page_token, page_token_after
 from mlcore.stores.queries import SearchQuery
 from mlcore.stores.sql import metric_ops, migrate, sqlite_runs
@@ -138,6 +139,10 @@ class SqlStore(SqlRegistryOps, SqlArtifactVersionOps, MetadataStore):
         self.url = url
         backend = uri_scheme(url) or "sql"
         self.display_name = f"{backend} store {redact_uri(url)}"
+        if backend == "sqlite" and not is_sqlite_memory(url):
+            database = make_url(url).database or ""
+            if is_mlflow_sqlite(database):
+                refuse_mlflow(redact_uri(url))
         with self._boundary():
             self._engine = create_sql_engine(url)
             self._tx = Transactions(self._engine, serialize=self._is_memory())
