@@ -161,6 +161,7 @@ class _Writer:
         self.report.bytes += sum(f.size for f in record.files)
         self.report.inputs += len(record.inputs)
         if self.report.dry_run:
+            self.runs[record.run_id] = f"new-run:{record.run_id}"
             return
         if existing is not None:
             artifact_uri = existing.info.artifact_uri
