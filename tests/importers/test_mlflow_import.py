@@ -100,7 +100,7 @@ def test_import_brings_every_run_value_artifact_and_model_and_never_writes_the_s
 
 
 def test_a_second_import_brings_only_what_is_new(source: Any, tmp_path: Path) -> None:
-    kind, where, uri, ids = source
+    _kind, where, uri, ids = source
     copy = tmp_path / "src"
     shutil.copytree(where, copy, symlinks=True)
     uri = uri.replace(str(where), str(copy))
@@ -124,7 +124,7 @@ def test_a_second_import_brings_only_what_is_new(source: Any, tmp_path: Path) ->
 
 
 def test_dry_run_counts_and_stores_nothing(source: Any, tmp_path: Path) -> None:
-    _kind, _where, uri, ids = source
+    _kind, _where, uri, _ids = source
     store = _store(tmp_path)
     report = import_mlflow(uri, store, dry_run=True)
     assert (report.runs, report.model_versions, report.problems) == (4, 1, [])

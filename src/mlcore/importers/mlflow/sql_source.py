@@ -11,6 +11,7 @@ NaN as ``value 0, is_nan 1``.
 
 from __future__ import annotations
 
+import math
 import os
 from collections import defaultdict
 from typing import Any
@@ -150,15 +151,9 @@ class SqlSource:
             params=self._key_values("params", run_id),
             tags=tags,
         )
-        m = self.t["metrics"]
-        points = self._conn.execute(
-            select(m.c.key, m.c.timestamp, m.c.step, m.c.value, m.c.is_nan)
-            .where(m.c.run_uuid == run_id)
-            .order_by(m.c.key, m.c.timestamp, m.c.step)
-        )
-        for key, timestamp, step, value, is_nan in points:
+        for key, timestamp, step, value, is_nan in self._metric_rows(run_id):
             record.metrics.setdefault(key, []).append(
-                (int(timestamp), int(step or 0), float("nan") if is_nan else float(value))
+                (int(timestamp), int(step or 0), math.nan if is_nan else float(value))
             )
         record.inputs = self._inputs(run_id)
         try:
@@ -166,6 +161,24 @@ class SqlSource:
         except (UnreachableArtifacts, OSError) as exc:
             raise DamagedRecord(str(exc)) from None
         return record
+
+    def _metric_rows(self, run_id: str) -> list[Any]:
+        """A run's metric rows through the driver's own cursor (millions of rows: no per-row
+        SQLAlchemy work)."""
+        marker = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
+        q = self.engine.dialect.identifier_preparer.quote_identifier
+        key, timestamp, step = q("key"), q("timestamp"), q("step")
+        cursor = self._conn.connection.cursor()
+        try:
+            cursor.execute(
+                f"SELECT {key}, {timestamp}, {step}, {q('value')}, {q('is_nan')} "
+                f"FROM {q('metrics')} WHERE {q('run_uuid')} = {marker} "
+                f"ORDER BY {key}, {timestamp}, {step}",
+                (run_id,),
+            )
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
 
     def _key_values(self, table: str, run_id: str) -> dict[str, str]:
         t = self.t[table]

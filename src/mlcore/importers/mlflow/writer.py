@@ -12,6 +12,7 @@ second import brings only what is new.
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -241,14 +242,17 @@ class _Writer:
             done = {
                 key: store.metric_history(record.run_id, key).num_rows for key in record.metrics
             }
-        for key, history in record.metrics.items():
-            start = done.get(key, 0)
-            for offset in range(start, len(history), _POINTS_PER_BATCH):
-                chunk = history[offset : offset + _POINTS_PER_BATCH]
-                store.log_metrics(
-                    [(record.run_id, key, v, ts, step) for ts, step, v in chunk],
-                    batch_id=f"mlflow-import:{record.run_id}:{key}:{offset}:{len(chunk)}",
-                )
+        points = [
+            (record.run_id, key, value, timestamp, step)
+            for key, history in record.metrics.items()
+            for timestamp, step, value in history[done.get(key, 0) :]
+        ]
+        resumed = hashlib.sha256(repr(sorted(done.items())).encode()).hexdigest()[:12]
+        for offset in range(0, len(points), _POINTS_PER_BATCH):
+            chunk = points[offset : offset + _POINTS_PER_BATCH]
+            store.log_metrics(
+                chunk, batch_id=f"mlflow-import:{record.run_id}:{resumed}:{offset}:{len(chunk)}"
+            )
         store.record_artifacts(record.run_id, infos)
         terminal = record.status not in ("RUNNING", "SCHEDULED")
         store.update_runs(
