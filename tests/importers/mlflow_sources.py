@@ -9,7 +9,7 @@ from typing import Any
 
 from tests.peers import run_peer
 
-__all__ = ["ADD_RUN", "POPULATE", "make_source", "tree_digest"]
+__all__ = ["ADD_RUN", "POPULATE", "RUNNING", "add_run", "make_source", "running_run", "tree_digest"]
 
 #: experiments, nested runs, FAILED/KILLED, params, tags, metric steps and NaN, artifact
 #: files and folders, a dataset input, an MLflow 3 logged model, the registry
@@ -69,6 +69,34 @@ with mlflow.start_run(run_name="later") as run:
     mlflow.log_metric("loss", 0.01, step=1)
 print(json.dumps(run.info.run_id))
 """
+
+
+#: a run left RUNNING (the client, not the fluent API, so nothing ends it at exit), then
+#: given more points and ended: ``start`` or ``finish``
+RUNNING = """
+import json, sys, warnings
+warnings.filterwarnings("ignore")
+from mlflow import MlflowClient
+client = MlflowClient(sys.argv[1])
+if sys.argv[2] == "start":
+    experiment = client.get_experiment_by_name("demo").experiment_id
+    run = client.create_run(experiment, run_name="still-going")
+    for step in range(3):
+        client.log_metric(run.info.run_id, "loss", 1.0 - step / 10, step=step)
+    print(json.dumps(run.info.run_id))
+else:
+    for step in range(3, 6):
+        client.log_metric(sys.argv[3], "loss", 1.0 - step / 10, step=step)
+    client.set_terminated(sys.argv[3], "FINISHED")
+    print(json.dumps(sys.argv[3]))
+"""
+
+
+def running_run(uri: str, action: str, run_id: str = "") -> str:
+    tracking = f"file://{uri}" if "://" not in uri else uri
+    env = {"MLFLOW_ALLOW_FILE_STORE": "true"}
+    found: str = run_peer("mlflow", _argv(RUNNING, tracking, action, run_id), env=env)
+    return found
 
 
 def _argv(script: str, *args: str) -> str:

@@ -19,7 +19,7 @@ from mlcore.errors import ForeignStoreError
 from mlcore.importers.mlflow import import_mlflow
 from mlcore.stores.file import FileStore
 from mlcore.stores.sql.store import SqlStore
-from tests.importers.mlflow_sources import add_run, make_source, tree_digest
+from tests.importers.mlflow_sources import add_run, make_source, running_run, tree_digest
 
 
 @pytest.fixture(scope="module", params=["file", "sqlite"])
@@ -120,6 +120,23 @@ def test_a_second_import_brings_only_what_is_new(source: Any, tmp_path: Path) ->
     assert len(store.search_experiments("all")) == len(
         {e.name for e in store.search_experiments("all")}
     )
+    store.close()
+
+
+def test_a_run_still_running_in_mlflow_is_brought_up_to_date(tmp_path: Path) -> None:
+    uri, _ids = make_source("file", tmp_path / "mlflow")
+    run_id = running_run(uri, "start")
+    store = _store(tmp_path)
+    import_mlflow(uri, store)
+    assert store.get_run(run_id).info.status.value == "RUNNING"
+    assert len(store.metric_history(run_id, "loss")) == 3
+    running_run(uri, "finish", run_id)
+    report = import_mlflow(uri, store)
+    assert report.runs == 1 and report.problems == []
+    run = store.get_run(run_id)
+    assert run.info.status.value == "FINISHED" and run.info.end_time is not None
+    history = store.metric_history(run_id, "loss").to_pylist()
+    assert [p["step"] for p in history] == [0, 1, 2, 3, 4, 5]  # the new points, none twice
     store.close()
 
 

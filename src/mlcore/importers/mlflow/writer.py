@@ -149,6 +149,7 @@ class _Writer:
         if (
             existing is not None
             and existing.data.tags.get(IMPORTED_FROM)
+            and record.status not in ("RUNNING", "SCHEDULED")
             and existing.info.status.value == record.status
             and existing.info.end_time == record.end_time
         ):
