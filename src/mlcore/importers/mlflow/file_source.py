@@ -134,6 +134,24 @@ class FileSource:
                     found[run_id] = handle.read().strip()
         return found
 
+    def run_states(self, experiment_id: str) -> dict[str, tuple[str, int | None, str]]:
+        """run id -> (status, end time, artifact URI), to skip what was imported already."""
+        found = {}
+        for run_id in self.run_ids(experiment_id):
+            try:
+                meta = _yaml(os.path.join(self.directory, experiment_id, run_id, "meta.yaml"))
+            except (OSError, yaml.YAMLError, DamagedRecord):
+                continue
+            status = meta.get("status", 3)
+            name = STATUS_BY_NUMBER.get(status, str(status)) if isinstance(status, int) else status
+            end = meta.get("end_time")
+            found[run_id] = (
+                str(name),
+                None if end is None else int(end),
+                str(meta.get("artifact_uri") or ""),
+            )
+        return found
+
     def read_run(self, experiment_id: str, run_id: str) -> RunRecord:
         """The whole run; raises :class:`DamagedRecord` when any part cannot be read."""
         folder = os.path.join(self.directory, experiment_id, run_id)

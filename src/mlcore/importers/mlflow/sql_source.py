@@ -14,6 +14,8 @@ from __future__ import annotations
 import math
 import os
 from collections import defaultdict
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Engine, MetaData, Table, inspect, select, text
@@ -132,6 +134,17 @@ class SqlSource:
         )
         return {str(row[0]): str(row[1]) for row in self._conn.execute(statement)}
 
+    def run_states(self, experiment_id: str) -> dict[str, tuple[str, int | None, str]]:
+        """run id -> (status, end time, artifact URI), to skip what was imported already."""
+        r = self.t["runs"]
+        statement = select(r.c.run_uuid, r.c.status, r.c.end_time, r.c.artifact_uri).where(
+            r.c.experiment_id == int(experiment_id)
+        )
+        return {
+            row[0]: (row[1] or "FINISHED", None if row[2] is None else int(row[2]), row[3] or "")
+            for row in self._conn.execute(statement)
+        }
+
     def read_run(self, experiment_id: str, run_id: str) -> RunRecord:
         r = self.t["runs"]
         row = self._conn.execute(select(r).where(r.c.run_uuid == run_id)).mappings().first()
@@ -151,10 +164,11 @@ class SqlSource:
             params=self._key_values("params", run_id),
             tags=tags,
         )
-        for key, timestamp, step, value, is_nan in self._metric_rows(run_id):
-            record.metrics.setdefault(key, []).append(
-                (int(timestamp), int(step or 0), math.nan if is_nan else float(value))
-            )
+        for key, rows in groupby(self._metric_rows(run_id), itemgetter(0)):
+            record.metrics[key] = [
+                (ts, step, math.nan if is_nan else float(value))
+                for _key, ts, step, value, is_nan in rows
+            ]
         record.inputs = self._inputs(run_id)
         try:
             record.files = self.locator.files(record.artifact_uri)
@@ -173,7 +187,7 @@ class SqlSource:
             cursor.execute(
                 f"SELECT {key}, {timestamp}, {step}, {q('value')}, {q('is_nan')} "
                 f"FROM {q('metrics')} WHERE {q('run_uuid')} = {marker} "
-                f"ORDER BY {key}, {timestamp}, {step}",
+                f"ORDER BY {key}, {timestamp}, {step}, {q('value')}",  # MLflow's order
                 (run_id,),
             )
             return list(cursor.fetchall())

@@ -61,6 +61,8 @@ class MlflowSourceReader(Protocol):
 
     def parent_ids(self, experiment_id: str) -> dict[str, str]: ...
 
+    def run_states(self, experiment_id: str) -> dict[str, tuple[str, int | None, str]]: ...
+
     def read_run(self, experiment_id: str, run_id: str) -> RunRecord: ...
 
     def logged_models(self) -> list[LoggedModel]: ...
@@ -144,19 +146,31 @@ class _Writer:
         except NotFoundError:
             return None
 
+    def unchanged(self, run_id: str, state: tuple[str, int | None, str] | None) -> bool:
+        """Whether the run was imported whole and has not changed in MLflow since (its status,
+        end time and artifact URI as ``state``); such a run is not read again."""
+        if state is None or state[0] in ("RUNNING", "SCHEDULED"):
+            return False
+        existing = self.existing(run_id)
+        if (
+            existing is None
+            or not existing.data.tags.get(IMPORTED_FROM)
+            or existing.info.status.value != state[0]
+            or existing.info.end_time != state[1]
+        ):
+            return False
+        self.runs[run_id] = existing.info.artifact_uri
+        try:
+            local = self.reader.locator.local_dir(state[2])
+        except Exception:
+            local = None
+        if local:
+            self.local_dirs.append((local.rstrip("/"), existing.info.artifact_uri))
+        self.report.runs_unchanged += 1
+        return True
+
     def run(self, experiment_id: str, record: RunRecord) -> None:
         existing = self.existing(record.run_id)
-        if (
-            existing is not None
-            and existing.data.tags.get(IMPORTED_FROM)
-            and record.status not in ("RUNNING", "SCHEDULED")
-            and existing.info.status.value == record.status
-            and existing.info.end_time == record.end_time
-        ):
-            self.runs[record.run_id] = existing.info.artifact_uri
-            self._remember_dir(record, existing.info.artifact_uri)
-            self.report.runs_unchanged += 1
-            return
         self.report.runs += 1
         self.report.points += record.points
         self.report.files += len(record.files)
@@ -419,7 +433,11 @@ def write_import(
     for experiment, run_ids in plan:
         destination = writer.experiment(experiment)
         parents = reader.parent_ids(experiment.experiment_id)
+        states = reader.run_states(experiment.experiment_id)
         for run_id in _parents_first(run_ids, parents):
+            if writer.unchanged(run_id, states.get(run_id)):
+                tick("runs", 1)
+                continue
             try:
                 record = reader.read_run(experiment.experiment_id, run_id)
             except DamagedRecord as exc:
