@@ -191,6 +191,23 @@ def test_an_mlflow_store_as_tracking_uri_or_copy_source_says_to_import_it(
     assert tree_digest(where) == before
 
 
+def test_an_mlflow_database_someone_switched_to_wal_is_refused_too(
+    source: Any, tmp_path: Path
+) -> None:
+    kind, where, _uri, _ids = source
+    if kind != "sqlite":
+        pytest.skip("a SQLite journal mode")
+    database = tmp_path / "mlflow.db"
+    shutil.copy(where / "mlflow.db", database)
+    conn = sqlite3.connect(database)
+    conn.execute("PRAGMA journal_mode=WAL")  # what `mlcore store copy` used to do to it
+    conn.close()
+    before = database.read_bytes()
+    with pytest.raises(ForeignStoreError, match="use `mlcore import mlflow"):
+        SqlStore(f"sqlite:///{database}")
+    assert database.read_bytes() == before
+
+
 def test_cli_imports_with_a_summary_and_json(source: Any, tmp_path: Path, capsys: Any) -> None:
     _kind, _where, uri, ids = source
     dest = str(tmp_path / "cli-dest")

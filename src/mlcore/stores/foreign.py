@@ -52,7 +52,14 @@ def is_mlflow_tables(tables: Collection[str], run_columns: Collection[str]) -> b
 
 def is_mlflow_sqlite(path: str) -> bool:
     """Whether the SQLite file at ``path`` holds MLflow's tables (read-only look)."""
-    if not os.path.isfile(path) or os.path.getsize(path) == 0:
+    try:
+        with open(path, "rb") as handle:
+            header = handle.read(100)
+    except OSError:
+        return False
+    if len(header) < 100 or header[18] == 2:
+        # empty, or in WAL mode (mlcore's stores always are; MLflow's are not unless someone
+        # switched them, which the migration check catches): no need to look inside
         return False
     mode = "mode=ro" if os.path.exists(path + "-wal") else "mode=ro&immutable=1"
     try:
