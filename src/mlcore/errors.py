@@ -7,7 +7,8 @@ what they mean instead of comparing error-code strings::
     ├── NotFoundError          (also LookupError)   unknown run, experiment, model, file, ...
     ├── AlreadyExistsError                          a name that is already taken
     ├── InvalidInputError      (also ValueError)    bad names, values, filters, paths, URIs
-    │   └── ParamConflictError                      a param re-logged with another value
+    │   ├── ParamConflictError                      a param re-logged with another value
+    │   └── ForeignStoreError                       another tool's store (MLflow's) given as ours
     ├── PluginNotFoundError    (also LookupError)   no plugin for a URI scheme / flavor / executor
     ├── PluginError                                 a plugin that is installed but broken
     ├── IntegrityError                              stored bytes whose sha256 does not match
@@ -26,6 +27,7 @@ from collections.abc import Callable, Iterator
 
 __all__ = [
     "AlreadyExistsError",
+    "ForeignStoreError",
     "IntegrityError",
     "InvalidInputError",
     "MlcoreError",
@@ -76,6 +78,21 @@ class ParamConflictError(InvalidInputError):
     """A param was logged again with a different value (params are immutable)."""
 
     code = "PARAM_CONFLICT"
+
+
+class ForeignStoreError(InvalidInputError):
+    """A tracking URI or copy source is another tool's store (MLflow's ``mlruns`` or
+    database): mlcore does not open it as its own, nor writes into it.
+
+    Attributes:
+        tool: whose store it is (``"mlflow"``).
+    """
+
+    code = "FOREIGN_STORE"
+
+    def __init__(self, message: str, *, tool: str, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.tool = tool
 
 
 class PluginNotFoundError(MlcoreError, LookupError):

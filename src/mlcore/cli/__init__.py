@@ -3,7 +3,7 @@
 ``mlcore [--tracking-uri URI] [--json] <command>``; commands: ``experiments list``,
 ``runs list``, ``runs show``, ``models list``, ``models show``, ``artifacts list``,
 ``artifacts show``, ``pipeline compile``, ``pipeline run``, ``pipeline runs list``,
-``pipeline runs show``, ``store migrate``, ``store copy``, ``server``, ``serve``,
+``pipeline runs show``, ``store migrate``, ``store copy``, ``import mlflow``, ``server``, ``serve``,
 ``monitor drift``, ``sweep``, ``agent``, ``quickstart``. Exit status 0 on success, 1 on an
 mlcore error (the message goes to stderr, without a traceback), 2 on a usage error.
 """
@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 from mlcore import __version__
 from mlcore.cli import (
+    import_commands,
     pipeline_commands,
     quickstart,
     registry_commands,
@@ -52,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     registry_commands.add_parsers(sub, common)
     pipeline_commands.add_parsers(sub, common)
     store_commands.add_parsers(sub, common)
+    import_commands.add_parsers(sub, common)
     server_commands.add_parsers(sub, common)
     serving_commands.add_parsers(sub, common)
     sweep_commands.add_parsers(sub, common)

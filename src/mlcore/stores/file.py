@@ -10,6 +10,7 @@ import os
 from typing import ClassVar
 
 from mlcore.errors import InvalidInputError
+from mlcore.stores.foreign import is_mlflow_directory, refuse_mlflow
 from mlcore.stores.sql.store import SqlStore
 from mlcore.uris import file_uri_to_path, path_to_file_uri, uri_scheme
 
@@ -31,6 +32,8 @@ class FileStore(SqlStore):
                 f"sqlite:///{directory}",
                 field="tracking_uri",
             )
+        if os.path.isdir(self.directory) and is_mlflow_directory(self.directory):
+            refuse_mlflow(directory)
         os.makedirs(self.directory, exist_ok=True)
         database = os.path.join(self.directory, DB_NAME)
         super().__init__(

@@ -34,6 +34,7 @@ from mlcore import _config
 from mlcore.errors import IntegrityError, InvalidInputError, NotFoundError
 from mlcore.stores import resolve_store
 from mlcore.stores.file import DB_NAME
+from mlcore.stores.foreign import is_mlflow_directory, refuse_mlflow
 from mlcore.stores.sql import copy as sql_copy
 from mlcore.stores.sql import migrate
 from mlcore.stores.sql.engine import (
@@ -115,14 +116,9 @@ class ReadOnlySource:
         self.engine.dispose()
 
 
-_IMPORT_HINT = (
-    "importing MLflow history is a separate feature; `mlcore store copy` copies mlcore stores"
-)
-
-
 def _looks_like_mlflow(directory: str) -> bool:
-    """MLflow's file store (``mlruns/``, ``<experiment id>/meta.yaml``) or its database."""
-    if os.path.basename(os.path.normpath(directory)) == "mlruns":
+    """MLflow's file store (``mlruns/``, ``<experiment id>/meta.yaml``) or a folder holding it."""
+    if os.path.basename(os.path.normpath(directory)) == "mlruns" or is_mlflow_directory(directory):
         return True
     if os.path.isdir(os.path.join(directory, "mlruns")) or os.path.isfile(
         os.path.join(directory, "mlflow.db")
@@ -156,11 +152,7 @@ def open_source(uri: str) -> ReadOnlySource:
         database = os.path.join(directory, DB_NAME)
         if not os.path.isfile(database):
             if _looks_like_mlflow(directory):
-                raise InvalidInputError(
-                    f"copy source {shown!r} looks like MLflow's, not an mlcore store; "
-                    + _IMPORT_HINT,
-                    field="source",
-                )
+                refuse_mlflow(shown, field="source", what="copy source")
             raise InvalidInputError(
                 f"copy source {shown!r} is not an mlcore store (it holds no {DB_NAME}); "
                 "nothing was copied and the folder was left as it was",
@@ -213,11 +205,7 @@ def _require_mlcore_schema(engine: Engine, shown: str) -> None:
     if "run_uuid" in run_columns or (
         "runs" in tables and "latest_metrics" in tables and "run_pk" not in run_columns
     ):
-        raise InvalidInputError(
-            f"copy source {shown!r} looks like an MLflow database, not an mlcore store; "
-            + _IMPORT_HINT,
-            field="source",
-        )
+        refuse_mlflow(shown, field="source", what="copy source")
     if revision == SCHEMA_REVISION:
         return
     if revision in migrate.known_revisions():

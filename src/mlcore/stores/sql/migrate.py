@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import os
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.exc import DBAPIError
 
 from mlcore.errors import StoreError
+from mlcore.stores.foreign import is_mlflow_tables, refuse_mlflow
 from mlcore.stores.sql.schema import SCHEMA_REVISION
+from mlcore.uris import redact_uri
 
 __all__ = ["current_revision", "known_revisions", "upgrade"]
 
@@ -72,6 +74,12 @@ def upgrade(engine: Engine, target: str = "head") -> None:
         if current == SCHEMA_REVISION and target == "head":
             return
         if current is not None and current not in known_revisions():
+            tables = inspect(conn).get_table_names()
+            columns = (
+                [c["name"] for c in inspect(conn).get_columns("runs")] if "runs" in tables else []
+            )
+            if is_mlflow_tables(tables, columns):
+                refuse_mlflow(redact_uri(engine.url.render_as_string(hide_password=True)))
             raise StoreError(
                 f"the database schema is at revision {current!r}, which this mlcore does "
                 f"not know (it expects {SCHEMA_REVISION!r}); upgrade mlcore"

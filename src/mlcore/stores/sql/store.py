@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.exc import IntegrityError as SqlIntegrityError
 
 from mlcore import _config, artifact_options
@@ -23,6 +24,7 @@ from mlcore.errors import (
 )
 from mlcore.filters import Expr, OrderBy
 from mlcore.stores.base import MetadataStore, MetricPoint, NewRun, RunUpdate
+from mlcore.stores.foreign import is_mlflow_sqlite, refuse_mlflow
 from mlcore.stores.paging import RunPage, encode_page_token, page_token_after
 from mlcore.stores.queries import SearchQuery
 from mlcore.stores.sql import metric_ops, migrate, sqlite_runs, summaries
@@ -132,6 +134,14 @@ def _like_prefix(prefix: str) -> str:
     return escaped + "/%"
 
 
+def _sqlite_path(url: str) -> str:
+    """The file of a SQLite URL ("" for memory or a URL that does not parse)."""
+    try:
+        return "" if is_sqlite_memory(url) else make_url(url).database or ""
+    except ArgumentError:
+        return ""
+
+
 class SqlStore(SqlRegistryOps, SqlArtifactVersionOps, MetadataStore):
     """Metadata in any SQLAlchemy database; the embedded default is SQLite in WAL mode.
 
@@ -147,6 +157,8 @@ class SqlStore(SqlRegistryOps, SqlArtifactVersionOps, MetadataStore):
         self.url = url
         backend = uri_scheme(url) or "sql"
         self.display_name = f"{backend} store {redact_uri(url)}"
+        if backend == "sqlite" and is_mlflow_sqlite(_sqlite_path(url)):
+            refuse_mlflow(redact_uri(url))
         with self._boundary():
             self._engine = create_sql_engine(url)
             self._tx = Transactions(self._engine, serialize=self._is_memory())
