@@ -5,6 +5,7 @@ import { AUTH_NEEDED, setToken, token } from "./api";
 import { Link, NotFound } from "./components";
 import { match, useLocation, type Location } from "./router";
 import { ExperimentsPage } from "./pages/experiments";
+import { RunsPage } from "./pages/runs";
 
 /** A page: the path pattern it answers and how it renders. Pages add themselves here. */
 export interface PageRoute {
@@ -12,7 +13,10 @@ export interface PageRoute {
   render: (params: Record<string, string>, location: Location) => ComponentChildren;
 }
 
-export const ROUTES: PageRoute[] = [{ pattern: "/", render: () => <ExperimentsPage /> }];
+export const ROUTES: PageRoute[] = [
+  { pattern: "/", render: () => <ExperimentsPage /> },
+  { pattern: "/experiments/:id", render: (p) => <RunsPage experimentId={p.id} /> },
+];
 
 export function App() {
   const location = useLocation();

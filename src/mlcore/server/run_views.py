@@ -37,8 +37,9 @@ PARQUET = "application/vnd.apache.parquet"
 PREFIX = "/api/v1"
 RUN_VIEW_PATHS = (f"{PREFIX}/count-runs", f"{PREFIX}/group-runs", f"{PREFIX}/export-runs")
 #: attribute columns an export may ask for (``duration``: end - start, in ms)
-_ATTRIBUTES = ("run_id", "run_name", "status", "start_time", "end_time", "duration", "user")
-_ATTRIBUTES += ("parent_run_id", "experiment_id")
+_ATTRIBUTES = frozenset(
+    "run_id run_name status start_time end_time duration user parent_run_id experiment_id".split()
+)
 
 
 class CountRunsRequest(BaseModel):
@@ -135,14 +136,11 @@ def export_table(store: TrackingStore, body: ExportRunsRequest) -> pa.Table:
 
     from mlcore.tracking.tables import runs_to_table
 
-    table = runs_to_table(list(_all_runs(store, body, body.order_by)))
-    if table.num_rows:
-        duration = pa.compute.subtract(
-            table["end_time"].cast(pa.int64()), table["start_time"].cast(pa.int64())
-        )
-    else:
-        duration = pa.array([], pa.int64())
-    table = table.append_column("duration", duration)
+    runs = list(_all_runs(store, body, body.order_by))
+    table = runs_to_table(runs)
+    ends = [(r.info.end_time, r.info.start_time) for r in runs]
+    duration = [None if end is None else end - start for end, start in ends]
+    table = table.append_column("duration", pa.array(duration, pa.int64()))
     if body.columns is None:
         return table
     names: list[str] = ["run_id"]
@@ -156,7 +154,7 @@ def export_table(store: TrackingStore, body: ExportRunsRequest) -> pa.Table:
             raise InvalidInputError(f"unknown column {column!r}", field="columns")
         if name not in names:
             names.append(name)
-    columns = []
+    columns: list[Any] = []
     for name in names:
         if name in table.column_names:
             columns.append(table[name])
