@@ -38,7 +38,17 @@ PREFIX = "/api/v1"
 RUN_VIEW_PATHS = (f"{PREFIX}/count-runs", f"{PREFIX}/group-runs", f"{PREFIX}/export-runs")
 #: attribute columns an export may ask for (``duration``: end - start, in ms)
 _ATTRIBUTES = frozenset(
-    "run_id run_name status start_time end_time duration user parent_run_id experiment_id".split()
+    [
+        "run_id",
+        "run_name",
+        "status",
+        "start_time",
+        "end_time",
+        "duration",
+        "user",
+        "parent_run_id",
+        "experiment_id",
+    ]
 )
 
 
