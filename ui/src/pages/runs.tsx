@@ -46,8 +46,8 @@ export function RunsPage({ experimentId }: { experimentId: string }) {
     call<Available>("run-columns", { experiment_ids: [experimentId] }).then(setServerColumns, () => setServerColumns(null));
   }, [experimentId]);
 
+  // the table loads while the experiment does (one round trip less before the first rows)
   if (experiment.error) return <ErrorMessage error={experiment.error} />;
-  if (!experiment.data) return <Loading />;
   const spec: SearchSpec = {
     experiment_ids: [experimentId],
     filter: filter || null,
@@ -56,7 +56,7 @@ export function RunsPage({ experimentId }: { experimentId: string }) {
   return (
     <section class="runs-page">
       <h1>
-        <Link href="/">Experiments</Link> / {experiment.data.name}
+        <Link href="/">Experiments</Link> / {experiment.data?.name ?? "…"}
       </h1>
       <Toolbar filter={filter} />
       {group ? (
@@ -223,7 +223,10 @@ function RunsTable(props: {
   const columnIds = (location.query.get("columns") ?? "").split(",").filter(Boolean);
   const chosen = columnIds.length ? [...FIXED, ...columnIds.filter((id) => !FIXED.includes(id))] : defaults(available);
   const columns = chosen.map(column).filter((c): c is Column => c != null);
-  const template = `36px ${columns.map((c) => (c.id === "attributes.run_name" ? "minmax(200px, 2fr)" : "minmax(110px, 1fr)")).join(" ")}`;
+  // fixed widths: the header and every (absolutely placed) row line up exactly
+  const widths = [36, ...columns.map((c) => (c.id === "attributes.run_name" ? 260 : c.id === "attributes.start_time" ? 175 : 130))];
+  const template = widths.map((w) => `${w}px`).join(" ");
+  const rowWidth = widths.reduce((a, b) => a + b, 0);
   const order = parseOrder(spec.order_by ?? "");
 
   function toggleSort(c: Column) {
@@ -312,7 +315,7 @@ function RunsTable(props: {
         data-testid="runs-table"
         onScroll={(event) => setScrollTop((event.currentTarget as HTMLDivElement).scrollTop)}
       >
-        <div class="runs-row runs-head" role="row" style={{ gridTemplateColumns: template }}>
+        <div class="runs-row runs-head" role="row" style={{ gridTemplateColumns: template, width: `${rowWidth}px` }}>
           <span role="columnheader" />
           {columns.map((c) => {
             const sorted = order && c.sortKey && order.key === c.sortKey;
@@ -332,7 +335,7 @@ function RunsTable(props: {
             );
           })}
         </div>
-        <div class="runs-body" style={{ height: `${total * ROW_HEIGHT}px` }}>
+        <div class="runs-body" style={{ height: `${total * ROW_HEIGHT}px`, width: `${rowWidth}px` }}>
           {visible.map(({ display, run, depth }) => (
             <div
               key={run ? run.info.run_id : `row-${display}`}
@@ -340,7 +343,7 @@ function RunsTable(props: {
               aria-rowindex={display + 1}
               data-row={display + 1}
               class={`runs-row ${depth ? "child" : ""} ${run && selected.has(run.info.run_id) ? "selected" : ""}`}
-              style={{ top: `${display * ROW_HEIGHT}px`, gridTemplateColumns: template }}
+              style={{ top: `${display * ROW_HEIGHT}px`, gridTemplateColumns: template, width: `${rowWidth}px` }}
               onClick={(event) => {
                 if (!run || (event.target as HTMLElement).closest("input,button,a")) return;
                 navigate(`/runs/${encodeURIComponent(run.info.run_id)}`);
