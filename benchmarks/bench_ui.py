@@ -276,14 +276,22 @@ def api_p95(browser: Any, url: str, calls: int) -> tuple[float, int]:
     context.close()
     wanted = recorded
     samples = []
+    each: dict[int, list[float]] = {}
     with httpx.Client(headers={"Content-Type": "application/json"}) as client:
         for i in range(calls):
             target, body = wanted[i % len(wanted)]
             start = time.perf_counter()
             answer = client.post(target, content=body)
             samples.append(time.perf_counter() - start)
+            each.setdefault(i % len(wanted), []).append(samples[-1])
             assert answer.status_code in (200, 404), (target, answer.text[:200])
     samples.sort()
+    slowest = max(each, key=lambda k: statistics.median(each[k]))
+    print(
+        f"slowest call: {wanted[slowest][0].rsplit('/', 1)[-1]} {wanted[slowest][1][:160]} "
+        f"median {fmt_seconds(statistics.median(each[slowest]))}",
+        file=sys.stderr,
+    )
     return samples[int(0.95 * (len(samples) - 1))], len(wanted)
 
 
