@@ -11,6 +11,7 @@ import { PipelinePage } from "./pages/pipeline";
 import { SweepPage } from "./pages/sweep";
 import { RunPage } from "./pages/run";
 import { ComparePage } from "./pages/compare";
+import { RunsPage } from "./pages/runs";
 
 /** A page: the path pattern it answers and how it renders. Pages add themselves here. */
 export interface PageRoute {
@@ -29,6 +30,7 @@ export const ROUTES: PageRoute[] = [
   { pattern: "/sweeps/:sweep_id", render: (p) => <SweepPage sweepId={p.sweep_id} /> },
   { pattern: "/runs/:id", render: (p) => <RunPage runId={p.id} /> },
   { pattern: "/compare", render: () => <ComparePage /> },
+  { pattern: "/experiments/:id", render: (p) => <RunsPage experimentId={p.id} /> },
 ];
 
 export function App() {

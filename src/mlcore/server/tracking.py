@@ -31,11 +31,13 @@ from mlcore.server.artifact_proxy import (
     TooManyUploads,
     too_many_uploads,
 )
+from mlcore.server.run_views import RUN_VIEW_PATHS, add_run_views
 from mlcore.server.stored_hashes import recorded_from_stored_bytes
 from mlcore.server.uri_mapping import UriMapping
 from mlcore.stores import TrackingStore, require_registry, resolve_store
 from mlcore.stores.base import check_run_id
 from mlcore.stores.http_api import READ, SEARCHES, JsonInt, Operation, operations
+from mlcore.stores.paging import encode_page_token
 from mlcore.ui import ASSETS, PAGE_PATHS, PAGE_PREFIXES, mount_ui
 from mlcore.web import errors
 from mlcore.web.forwarded import DEFAULT_TRUSTED_PROXIES
@@ -150,6 +152,8 @@ class SearchRunsRequest(BaseModel):
     max_results: JsonInt = 1000
     page_token: str | None = None
     view: str = "active"
+    #: start at this row (a table jumping far down); ignored when ``page_token`` is given
+    offset: JsonInt | None = None
 
 
 class SearchModelsRequest(BaseModel):
@@ -200,6 +204,7 @@ def create_tracking_app(options: ServerOptions) -> Any:
     for op in operations().values():
         _add_operation(app, op, store, mapping, answers)
     _add_searches(app, store, mapping)
+    add_run_views(app, store, _ERROR_RESPONSES)
     _add_artifacts(app, proxy)
     mlflow_routes = mlflow_api.mount(app, store, proxy)  # MLflow's REST API, for its client
     if options.ui:
@@ -211,6 +216,7 @@ def create_tracking_app(options: ServerOptions) -> Any:
         frozenset(
             [op.path for op in operations().values() if op.scope == READ]
             + [s.path for s in SEARCHES.values()]
+            + list(RUN_VIEW_PATHS)
         )
         | mlflow_routes.read_paths
     )
@@ -376,7 +382,7 @@ def _add_searches(app: FastAPI, store: TrackingStore, mapping: UriMapping) -> No
             body.filter,
             body.order_by,
             max_results=body.max_results,
-            page_token=body.page_token,
+            page_token=body.page_token or _offset_token(body.offset),
             view=body.view,
         )
         return page(list(found), Run, found.next_page_token, request)
@@ -413,6 +419,14 @@ def _add_searches(app: FastAPI, store: TrackingStore, mapping: UriMapping) -> No
             tags=[READ],
             responses=_ERROR_RESPONSES,
         )
+
+
+def _offset_token(offset: int | None) -> str | None:
+    if offset is None or offset == 0:
+        return None
+    if offset < 0:
+        raise InvalidInputError(f"offset must be >= 0, got {offset}", field="offset")
+    return encode_page_token(offset)
 
 
 def _page_model(item: Any) -> Any:

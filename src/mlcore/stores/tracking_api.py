@@ -512,6 +512,33 @@ class TrackingStore(StoreBase, abc.ABC):
         page.next_page_token = encode_page_token(offset + len(runs)) if more else None
         return page
 
+    @final
+    def count_runs(
+        self,
+        experiment_ids: Sequence[str],
+        filter: str | None = None,
+        view: ViewType | str = "active",
+    ) -> int:
+        """How many runs ``search_runs`` would return in all (for a table's scrollbar)."""
+        ids = [check_experiment_id(e) for e in experiment_ids]
+        expr = parse_filter(filter)
+        with self._boundary():
+            return self._count_runs(ids, expr, filter, parse_view(view))
+
+    def _count_runs(
+        self, experiment_ids: list[str], expr: Expr | None, filter: str | None, view: ViewType
+    ) -> int:
+        """Pages through the search; the SQL store counts in one query instead."""
+        total, token = 0, None
+        while True:
+            page = self.search_runs(
+                experiment_ids, filter, max_results=MAX_RESULTS_LIMIT, page_token=token, view=view
+            )
+            total += len(page)
+            token = page.next_page_token
+            if token is None:
+                return total
+
     # -- artifact index --------------------------------------------------------------------------
     @final
     def record_artifacts(self, run_id: str, files: Sequence[FileInfo]) -> None:

@@ -853,6 +853,15 @@ class SqlStore(SqlRegistryOps, SqlArtifactVersionOps, MetadataStore):
 
         return self._tx.read(read)
 
+    def _count_runs(
+        self, experiment_ids: list[str], expr: Expr | None, filter: str | None, view: ViewType
+    ) -> int:
+        """One ``COUNT(*)`` over the search's single-pass query (no page is loaded)."""
+        plan = build_search(tuple(experiment_ids), expr, (), view.value, single_pass=True)
+        query = select(func.count()).select_from(plan.passes[0].query.subquery())
+        now = now_ms()
+        return self._tx.read(lambda conn: int(conn.execute(query, {"now_ms": now}).scalar_one()))
+
     # -- artifact index --------------------------------------------------------------------------
     def _record_artifacts(self, run_id: str, files: list[FileInfo]) -> None:
         now = now_ms()
