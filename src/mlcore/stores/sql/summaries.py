@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Select, Table, bindparam, func, literal, select
+from sqlalchemy import Connection, Integer, Select, Table, bindparam, func, literal, select
 
 from mlcore.stores.sql.rows import chunked
 from mlcore.stores.sql.schema import (
@@ -95,7 +95,7 @@ def run_columns(conn: Connection, experiment_ids: list[int]) -> RunColumns:
 
 
 #: how many runs of the experiments are read first for their keys
-SAMPLE_RUNS = 16
+_SAMPLE_RUNS = 16
 #: a check that a key is used by some run costs up to this many key reads of a full scan
 _PROBE_COST = 3
 
@@ -113,10 +113,13 @@ def _keys_of_runs(conn: Connection, table: Table, experiment_ids: list[int]) -> 
     seen = [key for _, key in sampled if key is not None]
     found = set(seen)
     sampled_runs = len({run_pk for run_pk, _ in sampled})
-    if sampled_runs < SAMPLE_RUNS:
+    if sampled_runs < _SAMPLE_RUNS:
         return found  # that was every run
-    rest = sorted(set(conn.execute(queries.every_key).scalars()) - found)
-    if len(rest) * _PROBE_COST > len(seen) / sampled_runs:
+    budget = len(seen) / sampled_runs / _PROBE_COST  # checks cheaper than the full read
+    # the skip-scan stops once it has found more keys than the budget allows
+    most = {"most": len(found) + int(budget) + 1}
+    rest = sorted(set(conn.execute(queries.every_key, most).scalars()) - found)
+    if len(rest) > budget:
         return set(conn.execute(queries.all_keys, ids).scalars())
     for key in rest:
         if conn.execute(queries.key_used, {**ids, "key": key}).scalar():
@@ -136,7 +139,7 @@ def _queries(table: Table) -> _KeyQueries:
     """The statements of :func:`_keys_of_runs` for ``table`` (built once: compiled once)."""
     ids: Any = bindparam("ids", expanding=True)
     active = (runs.c.experiment_id.in_(ids), runs.c.lifecycle_stage == "active")
-    sample = select(runs.c.run_pk).where(*active).limit(SAMPLE_RUNS).subquery("sample")
+    sample = select(runs.c.run_pk).where(*active).limit(_SAMPLE_RUNS).subquery("sample")
     # every distinct key: a recursive skip-scan over the key index, one lookup per key
     first, after = table.alias("first"), table.alias("after")
     start = select(func.min(first.c.key).label("key")).cte("skip", recursive=True)
@@ -155,7 +158,9 @@ def _queries(table: Table) -> _KeyQueries:
         )
     )
     return _KeyQueries(
-        every_key=select(scan.c.key).where(scan.c.key.is_not(None)),
+        every_key=select(scan.c.key)
+        .where(scan.c.key.is_not(None))
+        .limit(bindparam("most", type_=Integer)),
         sample_keys=select(sample.c.run_pk, table.c.key).outerjoin(
             table, table.c.run_pk == sample.c.run_pk
         ),
