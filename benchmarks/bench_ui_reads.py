@@ -8,10 +8,13 @@ summaries over 100,000 runs and the run columns of 10,000 runs.
 - **experiment summaries**: ``experiment_summaries()`` with 100,000 runs in the store (10
   experiments), one GROUP BY query;
 - **run columns**: ``run_columns([experiment])`` over 10,000 runs with 20 params and 10
-  metrics each (distinct keys).
+  metrics each (distinct keys);
+- **runs table**: the UI's ``search-runs`` of the first 100 rows through ``mlcore server``
+  (HTTP, JSON), ordered by start time and by a metric, in experiments of 10,000 and 100,000
+  such runs: median and p95.
 
 Medians of several calls; "peer" is the full read the sample replaces where there is one.
-``--quick``: 100,000 points, 10,000 and 1,000 runs.
+``--quick``: 100,000 points, 10,000 and 1,000 runs (runs table: 1,000 and 10,000).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import json
 import math
 import os
 import sys
+from typing import Any
 
 from _common import fmt_seconds, median_time, report, scratch_dir
 from populate import populate_mlcore_bulk
@@ -99,6 +103,57 @@ def history_rows(n: int, repeats: int) -> list[tuple[str, str, str, str]]:
     ]  # fmt: skip
 
 
+def wide_specs(n: int) -> list[dict[str, dict[str, object]]]:
+    """Runs of 20 params, 10 metrics (values spread, so an order by one is a real sort), 2 tags."""
+    return [
+        {
+            "params": {f"p{j}": str(i % 7 + j) for j in range(20)},
+            "metrics": {f"m{j}": float((i * 7919 + j * 31) % 10007) / 7.0 for j in range(10)},
+            "tags": {"team": "a", "stage": "dev"},
+        }
+        for i in range(n)
+    ]
+
+
+def runs_table_rows(sizes: tuple[int, int], repeats: int) -> list[tuple[str, str, str, str]]:
+    """search-runs, first 100 rows, through the server: (median, p95) per size and order."""
+    import httpx
+
+    from mlcore.server import Server
+
+    path = os.path.abspath("table.db")
+    ids = {n: populate_mlcore_bulk(f"sqlite:///{path}", wide_specs(n), name=f"t{n}") for n in sizes}
+    server = Server.tracking(store=f"sqlite:///{path}", artifacts=os.path.abspath("art"))
+    url = server.start()
+    client = httpx.Client(timeout=60)
+    rows = []
+    try:
+        for n in sizes:
+            for label, order in (("start time", "attributes.start_time DESC"),
+                                 ("a metric", "metrics.m3 DESC")):  # fmt: skip
+                body = {"experiment_ids": [ids[n]], "order_by": [order], "max_results": 100}
+
+                def call(body: dict[str, object] = body) -> Any:
+                    answer = client.post(url + "/api/v1/search-runs", json=body)
+                    answer.raise_for_status()
+                    return json.loads(answer.content)
+
+                page = call()["items"]
+                assert len(page) == 100
+                assert len(page[0]["data"]["params"]) == 20
+                if order.startswith("metrics"):
+                    got = [r["data"]["metrics"]["m3"] for r in page]
+                    assert got == sorted(got, reverse=True)
+                took, samples = median_time(call, max(repeats, 20))
+                p95 = sorted(samples)[int(0.95 * (len(samples) - 1))]
+                rows.append((f"search-runs over HTTP, {n:,} runs, first 100 by {label} (p50; p95)",
+                             f"{fmt_seconds(took)}; {fmt_seconds(p95)}", "-", "-"))  # fmt: skip
+    finally:
+        client.close()
+        server.stop()
+    return rows
+
+
 def summary_rows(runs: int, column_runs: int, repeats: int) -> list[tuple[str, str, str, str]]:
     from mlcore.stores.sql import SqlStore
 
@@ -106,16 +161,8 @@ def summary_rows(runs: int, column_runs: int, repeats: int) -> list[tuple[str, s
     tiny = [{"params": {"lr": "0.1"}, "metrics": {"acc": 0.5}, "tags": {"t": "x"}}]
     for i in range(10):  # 10 experiments of runs / 10 runs each
         populate_mlcore_bulk(url, tiny * (runs // 10), name=f"exp-{i}")
-    wide = [
-        {
-            "params": {f"p{j}": str(i % 7 + j) for j in range(20)},
-            "metrics": {f"m{j}": float(i + j) for j in range(10)},
-            "tags": {"team": "a", "stage": "dev"},
-        }
-        for i in range(column_runs)
-    ]
     wide_url = f"sqlite:///{os.path.abspath('wide.db')}"
-    wide_id = populate_mlcore_bulk(wide_url, wide)
+    wide_id = populate_mlcore_bulk(wide_url, wide_specs(column_runs))
     store = SqlStore(url)
     summaries = store.experiment_summaries()
     assert sum(s.run_count for s in summaries) == runs, [s.run_count for s in summaries]
@@ -142,12 +189,15 @@ def main() -> int:
     points, runs, column_runs = (
         (100_000, 10_000, 1_000) if args.quick else (1_000_000, 100_000, 10_000)
     )
+    table_sizes = (1_000, 10_000) if args.quick else (10_000, 100_000)
     repeats = 3 if args.quick else args.repeats
     with scratch_dir():
         history = history_rows(points, repeats)
         summaries = summary_rows(runs, column_runs, repeats)
+        table = runs_table_rows(table_sizes, repeats)
     report("Downsampled history (median; peer = the full read)", history)
     report("UI summaries (median)", summaries)
+    report("Runs table through the server", table)
     return 0
 
 

@@ -3,6 +3,7 @@ end points and determinism, and the M4 selection itself on awkward input."""
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterator
 from pathlib import Path
@@ -130,3 +131,37 @@ def test_fewer_points_than_a_bucket_keep_the_extremes_first() -> None:
     assert downsample.sample(table, 2).column("value").to_pylist() == [8.0, -3.0]
     three = downsample.sample(table, 3)
     assert three.column("step").to_pylist() == [0, 50, 99]
+
+
+def test_m4_over_many_chunks_keeps_each_point_whole() -> None:
+    # a history read back as several stored chunks; its only NaN sits in the last bucket, so
+    # sampling learns late that buckets take five points; every kept row must still be one
+    # stored point (its step, timestamp and value together)
+    n, parts = 30_000, 7
+    steps = list(range(n))
+    values = [math.cos(s / 300.0) for s in steps]
+    values[123], values[20_001], values[n - 2] = 50.0, -50.0, math.nan
+    timestamps = [1_700_000_000_000 + 3 * s for s in steps]
+    cuts = [n * k // parts for k in range(parts + 1)]
+
+    def chunked(items: list[float] | list[int], kind: pa.DataType) -> pa.ChunkedArray:
+        return pa.chunked_array([items[a:b] for a, b in itertools.pairwise(cuts)], kind)
+
+    table = pa.table(
+        {
+            "step": chunked(steps, pa.int64()),
+            "timestamp": chunked(timestamps, pa.int64()),
+            "value": chunked(values, pa.float64()),
+        }
+    )
+    out = downsample.sample(table, 1000)
+    assert 0 < out.num_rows <= 1000
+    assert downsample.total_points(out) == n
+    kept = out.to_pydict()
+    for step, timestamp, value in zip(kept["step"], kept["timestamp"], kept["value"]):
+        assert timestamp == timestamps[step]
+        assert value == values[step] or (math.isnan(value) and math.isnan(values[step]))
+    assert {50.0, -50.0} <= set(kept["value"])
+    assert n - 2 in kept["step"]  # the NaN
+    assert kept["step"][0] == 0 and kept["step"][-1] == n - 1
+    assert kept["step"] == sorted(kept["step"])

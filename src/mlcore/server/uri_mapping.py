@@ -27,15 +27,20 @@ class UriMapping:
 
     def outgoing(self, data: Any, public: str) -> Any:
         """``data`` (JSON-able) with root locations replaced by ``public`` + relative path."""
+        # only containers are walked into: a page of runs or a sampled series holds thousands
+        # of plain values, and a call per value would cost more than encoding them
+        nested = (dict, list)
         if isinstance(data, dict):
             return {
                 k: self._show(v, public)
                 if k in OUTGOING_KEYS and isinstance(v, str)
                 else self.outgoing(v, public)
+                if isinstance(v, nested)
+                else v
                 for k, v in data.items()
             }
         if isinstance(data, list):
-            return [self.outgoing(v, public) for v in data]
+            return [self.outgoing(v, public) if isinstance(v, nested) else v for v in data]
         return data
 
     def _show(self, value: str, public: str) -> str:

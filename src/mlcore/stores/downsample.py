@@ -83,12 +83,21 @@ def select_range(table: pa.Table, min_step: int | None, max_step: int | None) ->
     """The rows of a history (sorted by step) with ``min_step <= step <= max_step``."""
     if (min_step is None and max_step is None) or table.num_rows == 0:
         return table
+    start, stop = _bounds(_numpy(table, "step"), min_step, max_step)
+    return table.slice(start, stop - start)
+
+
+def _bounds(steps: Any, min_step: int | None, max_step: int | None) -> tuple[int, int]:
     import numpy as np
 
-    steps = table.column("step").to_numpy()
     start = 0 if min_step is None else int(np.searchsorted(steps, min_step, side="left"))
     stop = len(steps) if max_step is None else int(np.searchsorted(steps, max_step, "right"))
-    return table.slice(start, max(0, stop - start))
+    return start, max(start, stop)
+
+
+def _numpy(table: pa.Table, name: str) -> Any:
+    """A column as one numpy array (no copy when it is one chunk)."""
+    return table.column(name).to_numpy()
 
 
 def sample(
@@ -100,13 +109,44 @@ def sample(
     """A history (sorted by step) cut to ``[min_step, max_step]`` and, beyond ``max_points``
     points, downsampled by M4. The result's schema metadata holds the range's point count
     (:func:`total_points`)."""
-    table = select_range(table, min_step, max_step)
-    total = table.num_rows
+    if table.num_rows == 0:
+        return table.replace_schema_metadata({TOTAL_POINTS: b"0"})
+    steps = _numpy(table, "step")
+    start, stop = _bounds(steps, min_step, max_step)
+    total = stop - start
     if max_points is not None and total > max_points:
-        table = table.take(_m4_indices(table, max_points))
+        # numpy all the way: a pyarrow take over a chunked table would join every chunk
+        import pyarrow as pa
+
+        values = _numpy(table, "value")
+        chosen = _m4_indices(steps[start:stop], values[start:stop], max_points) + start
+        table = pa.table(
+            {
+                "step": pa.array(steps[chosen], pa.int64()),
+                "timestamp": pa.array(_gather(table.column("timestamp"), chosen), pa.int64()),
+                "value": pa.array(values[chosen], pa.float64()),
+            }
+        )
     else:
+        table = table.slice(start, total)
         table = table.combine_chunks() if table.column("step").num_chunks > 1 else table
     return table.replace_schema_metadata({TOTAL_POINTS: str(total).encode()})
+
+
+def _gather(column: Any, indices: Any) -> Any:
+    """``column[indices]`` (sorted indices) chunk by chunk, without joining the chunks."""
+    import numpy as np
+
+    if column.num_chunks == 1:
+        return column.chunk(0).to_numpy()[indices]
+    lengths = [len(chunk) for chunk in column.chunks]
+    bounds = np.searchsorted(indices, np.cumsum(lengths), side="left")
+    parts, offset, first = [], 0, 0
+    for chunk, length, last in zip(column.chunks, lengths, bounds.tolist(), strict=True):
+        if last > first:
+            parts.append(chunk.to_numpy()[indices[first:last] - offset])
+        offset, first = offset + length, last
+    return np.concatenate(parts) if parts else np.empty(0, np.int64)
 
 
 def total_points(table: pa.Table) -> int:
@@ -116,45 +156,83 @@ def total_points(table: pa.Table) -> int:
     return int(found) if found is not None else table.num_rows
 
 
-def _m4_indices(table: pa.Table, max_points: int) -> Any:
+def _m4_indices(steps: Any, values: Any, max_points: int) -> Any:
+    """The rows M4 keeps of ``steps`` (sorted) and ``values``, sorted.
+
+    One argmin and one argmax per bucket (numpy over the bucket's slice, no copy): two passes
+    over the values in all, where masks and repeated arrays would take several."""
     import numpy as np
 
-    steps = table.column("step").to_numpy()
-    values = table.column("value").to_numpy()
     n = len(steps)
-    nan = np.isnan(values)
-    has_nan = bool(nan.any())
-    per_bucket = 5 if has_nan else 4
-    if max_points < per_bucket:
-        return _few(values, nan, max_points)
+    per_bucket = 4
+    if max_points < 5:  # fewer than a bucket with a NaN takes: NaN or not, decides _few
+        nan = np.isnan(values)
+        if nan.any() or max_points < per_bucket:
+            return _few(values, nan, max_points)
     buckets = max_points // per_bucket
-    lo, hi = int(steps[0]), int(steps[-1])
-    span = hi - lo + 1  # Python ints: no overflow whatever the steps
-    edges = [lo + (k * span) // buckets for k in range(1, buckets)]
-    starts = np.unique(np.searchsorted(steps, np.array(edges, dtype=np.int64), side="left"))
-    starts = np.concatenate(([0], starts[(starts > 0) & (starts < n)])).astype(np.intp)
+    starts = _bucket_starts(steps, buckets)
     ends = np.append(starts[1:], n)
-    picked = [starts, ends - 1]
-    for reduce, fill in ((np.fmin, math.inf), (np.fmax, -math.inf)):
-        masked = np.where(nan, fill, values) if has_nan else values
-        extreme = reduce.reduceat(masked, starts)
-        picked.append(_first_in_segments(masked == np.repeat(extreme, ends - starts), starts, ends))
-    if has_nan:
-        picked.append(_first_in_segments(nan, starts, ends))
+    lows, highs = _bucket_extremes(values, starts.tolist(), ends.tolist())
+    if lows is None:  # a NaN somewhere: five points per bucket, fewer buckets
+        buckets = max_points // 5
+        starts = _bucket_starts(steps, buckets)
+        ends = np.append(starts[1:], n)
+        lows, highs, first_nans = _bucket_extremes_nan(values, starts.tolist(), ends.tolist())
+        picked = [starts, ends - 1, lows, highs, first_nans]
+    else:
+        picked = [starts, ends - 1, lows, highs]
     chosen = np.unique(np.concatenate(picked))
     return chosen[chosen >= 0]
 
 
-def _first_in_segments(mask: Any, starts: Any, ends: Any) -> Any:
-    """Per segment ``[start, end)``: the first index where ``mask`` holds, else -1."""
+def _bucket_starts(steps: Any, buckets: int) -> Any:
+    """Where each of ``buckets`` equal step ranges starts (empty ones left out)."""
     import numpy as np
 
-    hits = np.flatnonzero(mask)
-    if len(hits) == 0:
-        return np.full(len(starts), -1, dtype=np.intp)
-    pos = np.searchsorted(hits, starts, side="left")
-    found = hits[np.minimum(pos, len(hits) - 1)]
-    return np.where((pos < len(hits)) & (found < ends), found, -1)
+    n = len(steps)
+    lo, hi = int(steps[0]), int(steps[-1])
+    span = hi - lo + 1  # Python ints: no overflow whatever the steps
+    edges = [lo + (k * span) // buckets for k in range(1, buckets)]
+    starts = np.unique(np.searchsorted(steps, np.array(edges, dtype=np.int64), side="left"))
+    return np.concatenate(([0], starts[(starts > 0) & (starts < n)])).astype(np.intp)
+
+
+def _bucket_extremes(values: Any, starts: list[int], ends: list[int]) -> tuple[Any, Any]:
+    """Per bucket the first index of its smallest and of its largest value; (None, None) as
+    soon as a bucket holds a NaN (argmin and argmax stop at the first NaN)."""
+    import numpy as np
+
+    lows = np.empty(len(starts), np.intp)
+    highs = np.empty(len(starts), np.intp)
+    for i, (start, end) in enumerate(zip(starts, ends, strict=True)):
+        bucket = values[start:end]
+        low = int(bucket.argmin())
+        if bucket[low] != bucket[low]:
+            return None, None
+        lows[i] = start + low
+        highs[i] = start + int(bucket.argmax())
+    return lows, highs
+
+
+def _bucket_extremes_nan(values: Any, starts: list[int], ends: list[int]) -> tuple[Any, Any, Any]:
+    """:func:`_bucket_extremes` where NaNs may be: extremes among the numbers (the first
+    point when a bucket is all NaN) and the first NaN of each bucket (-1 when none)."""
+    import numpy as np
+
+    count = len(starts)
+    lows, highs = np.empty(count, np.intp), np.empty(count, np.intp)
+    first_nans = np.full(count, -1, np.intp)
+    for i, (start, end) in enumerate(zip(starts, ends, strict=True)):
+        bucket = values[start:end]
+        low = int(bucket.argmin())
+        if bucket[low] == bucket[low]:  # no NaN here
+            lows[i], highs[i] = start + low, start + int(bucket.argmax())
+            continue
+        first_nans[i] = start + low
+        low = int(np.where(np.isnan(bucket), math.inf, bucket).argmin())
+        high = int(np.where(np.isnan(bucket), -math.inf, bucket).argmax())
+        lows[i], highs[i] = start + low, start + high
+    return lows, highs, first_nans
 
 
 def _few(values: Any, nan: Any, max_points: int) -> Any:

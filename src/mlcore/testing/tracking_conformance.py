@@ -631,6 +631,43 @@ class TrackingStoreConformance:
         assert both.metrics == ["acc", "f1", "loss"]
         assert store.run_columns([]).params == []
 
+    def test_run_columns_of_many_runs_find_keys_only_a_few_runs_have(
+        self, store: TrackingStore
+    ) -> None:
+        # enough runs that a store reading only some of them first must still find keys that
+        # only the last run has, leave out deleted runs and other experiments' keys
+        wide = store.create_experiment("cols-wide").experiment_id
+        common = {f"p{j:02d}": str(j) for j in range(15)}
+        run_ids = [
+            new_run(store, wide, params=common, tags={"team": "a"}, start_time=1_000 + i)
+            for i in range(40)
+        ]
+        store.log_metrics([(r, "loss", 1.0, 0, 0) for r in run_ids])
+        last = run_ids[-1]
+        store.log_params(last, {"rare": "1"})
+        store.set_tags(last, {"rare_tag": "x"})
+        store.log_metrics([(last, "rare_metric", 2.0, 0, 0)])
+        gone = new_run(store, wide, params={"gone": "1"}, start_time=5_000)
+        store.log_metrics([(gone, "gone_metric", 1.0, 0, 0)])
+        store.delete_run(gone)
+        other = store.create_experiment("cols-other").experiment_id
+        new_run(store, other, params={"o1": "1", "o2": "2"}, tags={"other_tag": "y"})
+
+        def check() -> None:
+            columns = store.run_columns([wide])
+            assert columns.params == sorted([*common, "rare"])
+            assert columns.metrics == ["loss", "rare_metric"]
+            assert {"team", "rare_tag"} <= set(columns.tags)
+            assert "other_tag" not in columns.tags
+
+        check()
+        # many keys that only another experiment uses
+        crowd = store.create_experiment("cols-crowd").experiment_id
+        new_run(store, crowd, params={f"c{j:02d}": "1" for j in range(30)})
+        check()
+        both = store.run_columns([wide, other])
+        assert both.params == sorted([*common, "o1", "o2", "rare"])
+
     # -- search ----------------------------------------------------------------------------------
     @pytest.fixture
     def populated(self, store: TrackingStore, experiment_id: str) -> dict[str, str]:

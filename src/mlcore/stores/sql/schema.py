@@ -56,7 +56,7 @@ __all__ = [
 ]
 
 #: The Alembic revision this code reads and writes; a test checks it is the script head.
-SCHEMA_REVISION = "0002_registry_artifacts"
+SCHEMA_REVISION = "0003_runs_end_time_index"
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -150,6 +150,8 @@ runs = _table(
     Column("config", LongText, nullable=False),
     Column("deleted_time", BigInteger),
     Index("ix_runs_experiment_id_stage_start", "experiment_id", "lifecycle_stage", "start_time"),
+    # an experiment's last activity: max(end_time) is one lookup (experiment summaries)
+    Index("ix_runs_experiment_id_stage_end", "experiment_id", "lifecycle_stage", "end_time"),
     Index("ix_runs_parent_run_id", "parent_run_id"),
     Index("ix_runs_name", "name"),
 )
