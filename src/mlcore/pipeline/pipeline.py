@@ -272,11 +272,16 @@ def pipeline(
     *,
     name: str | None = None,
     description: str | None = None,
+    display_name: str | None = None,
+    pipeline_root: str | None = None,
+    pipeline_config: Any = None,
 ) -> Any:
     """Trace a function that calls components into a :class:`Pipeline`.
 
     Parameters of the function are the pipeline's parameters (typed ``str``, ``int``,
     ``float``, ``bool``, ``list`` or ``dict``; a default makes one optional).
+    ``display_name``, ``pipeline_root`` and ``pipeline_config`` are KFP's, accepted and
+    unused (artifacts go to the step runs' artifact store).
     """
 
     def wrap(function: Callable[..., Any], depth: int = 1) -> Pipeline:

@@ -72,6 +72,8 @@ class ComponentSpec(_Model):
     image: str | None = None
     resources: dict[str, str] = Field(default_factory=dict)
     env: dict[str, str] = Field(default_factory=dict)
+    packages: list[str] = Field(default_factory=list)  # pip requirements the code needs
+    pip_index_urls: list[str] = Field(default_factory=list)
     code: CodeSpec
 
     def input(self, name: str) -> ParamSpec | None:
@@ -99,7 +101,7 @@ class ArgSpec(_Model):
 
 class ConditionSpec(_Model):
     left: ArgSpec
-    op: Literal["==", "!=", "<", "<=", ">", ">=", "truthy"]
+    op: Literal["==", "!=", "<", "<=", ">", ">=", "truthy", "falsy"]
     right: ArgSpec | None = None
 
 
@@ -116,6 +118,7 @@ class TaskSpec(_Model):
     loop: str | None = None
     conditions: list[ConditionSpec] = Field(default_factory=list)
     exit_for: list[str] | None = None  # an exit handler: runs once these tasks have ended
+    display_name: str | None = None
 
 
 class PipelineSpec(_Model):
