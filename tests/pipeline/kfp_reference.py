@@ -66,3 +66,22 @@ def kfp_local_outputs(
 def as_json(value: Any) -> Any:
     """KFP passes numbers through protobuf (ints come back as floats): compare as JSON."""
     return json.loads(json.dumps(value), parse_float=lambda text: float(text))
+
+
+_COMPILE = """
+import os, runpy, warnings
+warnings.simplefilter("ignore")
+from kfp import compiler
+path = {path!r}
+with open(path + ".py", "w") as handle:
+    handle.write({code!r})
+namespace = runpy.run_path(path + ".py", run_name="kfp_sample")
+compiler.Compiler().compile(namespace[{pipeline!r}], path)
+print("{{}}")
+"""
+
+
+def kfp_compile(code: str, pipeline: str, path: Path) -> Path:
+    """Compile ``pipeline`` of ``code`` (KFP source) to IR YAML at ``path`` with kfp."""
+    run_peer("kfp", _COMPILE.format(path=str(path), code=code, pipeline=pipeline))
+    return path

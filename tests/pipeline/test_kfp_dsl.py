@@ -12,7 +12,7 @@ import pytest
 
 from mlcore.errors import InvalidInputError
 from mlcore.pipeline import Pipeline, dsl
-from tests.pipeline.kfp_reference import as_json, kfp_local_outputs
+from tests.pipeline.kfp_reference import as_json
 from tests.pipeline.kfp_samples import source
 
 
@@ -22,7 +22,7 @@ def _load(tmp_path: Path, sample: str) -> dict[str, Any]:
     return runpy.run_path(str(path), run_name="mlcore_sample")
 
 
-def _parameter_outputs(pipeline: Pipeline, result: Any) -> dict[str, dict[str, Any]]:
+def parameter_outputs(pipeline: Pipeline, result: Any) -> dict[str, dict[str, Any]]:
     found = {}
     for name, step in result.steps.items():
         if step.status != "SUCCEEDED":
@@ -33,28 +33,19 @@ def _parameter_outputs(pipeline: Pipeline, result: Any) -> dict[str, dict[str, A
     return found
 
 
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[int, dict[str, Any]]:
-    root = tmp_path_factory.mktemp("kfp-local")
-    return {
-        seed: kfp_local_outputs("control_flow", "control_flow", {"seed": seed}, root / str(seed))
-        for seed in (2, 3)
-    }
-
-
 @pytest.mark.parametrize("executor", ["local", "process"])
 def test_kfp_control_flow_sample_matches_kfp_local(
-    tmp_path: Path, executor: str, reference: dict[int, dict[str, Any]]
+    tmp_path: Path, executor: str, kfp_control_flow: dict[int, dict[str, Any]]
 ) -> None:
     pipeline = _load(tmp_path, "control_flow")["control_flow"]
     uri = f"sqlite:///{tmp_path / 'mlcore.db'}"
     for seed in (2, 3):
         result = pipeline.run({"seed": seed}, executor=executor, tracking_uri=uri)
         assert result.status == "SUCCEEDED"
-        ours = _parameter_outputs(pipeline, result)
+        ours = parameter_outputs(pipeline, result)
         expected = {  # kfp.local's parameter outputs (its artifacts are files, ours URIs)
             step: {k: v for k, v in values.items() if k in ours.get(step, {})}
-            for step, values in reference[seed].items()
+            for step, values in kfp_control_flow[seed].items()
         }
         assert as_json(ours) == as_json(expected)  # the same steps ran, with the same outputs
     # the branch that did not hold is skipped, and says why

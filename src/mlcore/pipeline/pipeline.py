@@ -100,6 +100,12 @@ class Pipeline:
                     text = handle.read()
             except OSError as exc:
                 raise InvalidInputError(f"cannot read pipeline file {text}: {exc}") from exc
+        if "pipelineInfo" in text:  # perhaps a PipelineSpec compiled by KFP
+            from mlcore.pipeline.kfp_ir import is_kfp_ir, read_kfp_ir
+
+            data = _first_document(text)
+            if is_kfp_ir(data):
+                return cls(read_kfp_ir(data))
         return cls(PipelineSpec.from_yaml(text))
 
     # -- running ---------------------------------------------------------------------------------
@@ -170,6 +176,15 @@ class Pipeline:
             return runner.run(given)
         with display:
             return runner.run(given)
+
+
+def _first_document(text: str) -> Any:
+    import yaml
+
+    try:  # KFP adds a second document for platform (Kubernetes) options
+        return next(iter(yaml.safe_load_all(text)), None)
+    except yaml.YAMLError as exc:
+        raise InvalidInputError(f"pipeline file is not valid YAML: {exc}") from exc
 
 
 def _tracker(tracker: Tracker | None, tracking_uri: str | None) -> Tracker:

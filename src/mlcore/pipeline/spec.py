@@ -174,6 +174,11 @@ class PipelineSpec(_Model):
             raise InvalidInputError(f"pipeline file is not valid YAML: {exc}") from exc
         if not isinstance(data, dict):
             raise InvalidInputError("a pipeline file holds a mapping")
+        if "format" not in data:
+            raise InvalidInputError(
+                f"not a pipeline spec mlcore reads: no 'format: {FORMAT}' key, and not a "
+                "KFP v2 PipelineSpec (pipelineInfo, root, components)"
+            )
         if data.get("format") != FORMAT:
             raise InvalidInputError(
                 f"unsupported pipeline format {data.get('format')!r}; this mlcore reads {FORMAT}"
