@@ -23,37 +23,72 @@ See ``docs/pipelines.md``.
 
 from __future__ import annotations
 
-from mlcore.pipeline.dsl import Component, Task, component, exit_handler, for_each, when
+from mlcore.pipeline import dsl
+from mlcore.pipeline.dsl import (
+    Collected,
+    Component,
+    PipelineTask,
+    Task,
+    component,
+    exit_handler,
+    for_each,
+    when,
+)
+from mlcore.pipeline.kfp_dsl import Condition, Elif, Else, ExitHandler, If, ParallelFor, importer
 from mlcore.pipeline.pipeline import Pipeline, pipeline
 from mlcore.pipeline.runner import PipelineResult, StepInfo
 from mlcore.pipeline.spec import PipelineSpec
 from mlcore.pipeline.types import (
+    HTML,
     Artifact,
+    ClassificationMetrics,
     Dataset,
     Input,
+    InputPath,
+    Markdown,
     Metrics,
     Model,
     Output,
+    OutputPath,
     PipelineStatus,
+    PipelineTaskFinalStatus,
+    SlicedClassificationMetrics,
 )
 
 __all__ = [
+    "HTML",
     "Artifact",
+    "ClassificationMetrics",
+    "Collected",
     "Component",
+    "Condition",
     "Dataset",
+    "Elif",
+    "Else",
+    "ExitHandler",
+    "If",
     "Input",
+    "InputPath",
+    "Markdown",
     "Metrics",
     "Model",
     "Output",
+    "OutputPath",
+    "ParallelFor",
     "Pipeline",
     "PipelineResult",
     "PipelineSpec",
     "PipelineStatus",
+    "PipelineTask",
+    "PipelineTaskFinalStatus",
+    "SlicedClassificationMetrics",
     "StepInfo",
     "Task",
     "component",
+    "dsl",
     "exit_handler",
     "for_each",
+    "importer",
     "pipeline",
     "when",
 ]

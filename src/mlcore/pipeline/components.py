@@ -24,9 +24,24 @@ from typing import Any, Union, get_args, get_origin
 from mlcore.errors import InvalidInputError
 from mlcore.executors.pickling import dumps_with_code
 from mlcore.pipeline.spec import CodeSpec, ComponentSpec, ParamSpec
-from mlcore.pipeline.types import INPUT, OUTPUT, Artifact, PipelineStatus
+from mlcore.pipeline.types import (
+    ARTIFACT_TYPES,
+    INPUT,
+    OUTPUT,
+    Artifact,
+    InputPath,
+    OutputPath,
+    PipelineStatus,
+    PipelineTaskFinalStatus,
+)
 
-__all__ = ["RETURN_OUTPUT", "component_spec", "load_function", "parameter_type"]
+__all__ = [
+    "RETURN_OUTPUT",
+    "component_spec",
+    "load_function",
+    "parameter_type",
+    "path_parameters",
+]
 
 #: The name a component's plain return value is published under (as in KFP).
 RETURN_OUTPUT = "Output"
@@ -69,6 +84,46 @@ def _artifact(annotation: Any) -> tuple[str, Any] | None:
     if isinstance(annotation, type) and issubclass(annotation, Artifact):
         return "input", annotation
     return None
+
+
+def _path_type(kind: Any) -> str | None:
+    """The artifact type an ``InputPath``/``OutputPath`` names (``Dataset``,
+    ``'system.Model@0.0.1'``...), or None for a parameter type (``str``, ``int``...)."""
+    if isinstance(kind, type) and issubclass(kind, Artifact):
+        return kind.type_name
+    if kind in _SIMPLE or get_origin(kind) in (list, dict):
+        return None
+    if isinstance(kind, str):
+        title = kind.split("@")[0].removeprefix("system.")
+        if title in ARTIFACT_TYPES:
+            return title
+        if title.lower() in ("string", "str", "integer", "int", "float", "double", "boolean"):
+            return None
+    return "Artifact"
+
+
+def path_parameters(function: Callable[..., Any]) -> dict[str, str]:
+    """The parameters of ``function`` annotated ``InputPath``/``OutputPath``: name ->
+    ``"input"``, ``"output-artifact"`` or ``"output-parameter"`` (the step gets paths)."""
+    found = _paths.get(function)
+    if found is not None:
+        return found
+    try:
+        hints = typing.get_type_hints(function, include_extras=True)
+    except Exception:
+        hints = dict(getattr(function, "__annotations__", {}))
+    found = {}
+    for name, annotation in hints.items():
+        if isinstance(annotation, InputPath):
+            found[name] = "input"
+        elif isinstance(annotation, OutputPath):
+            artifact = _path_type(annotation.type) is not None
+            found[name] = "output-artifact" if artifact else "output-parameter"
+    _paths[function] = found
+    return found
+
+
+_paths: dict[Callable[..., Any], dict[str, str]] = {}
 
 
 def _json_default(name: str, where: str, value: Any) -> Any:
@@ -140,7 +195,7 @@ def _code(func: Callable[..., Any]) -> CodeSpec:
 
 def component_spec(func: Callable[..., Any], options: dict[str, Any]) -> ComponentSpec:
     """The spec of ``func`` as a component (options: retries, retry_backoff, timeout, cache,
-    image, resources, env, name)."""
+    image, resources, env, name, packages, pip_index_urls)."""
     name = options.get("name") or func.__name__.replace("_", "-")
     where = f"component {name!r}"
     try:
@@ -160,7 +215,21 @@ def component_spec(func: Callable[..., Any], options: dict[str, Any]) -> Compone
         has_default = parameter.default is not inspect.Parameter.empty
         default = parameter.default if has_default else None
         artifact = _artifact(annotation)
-        if artifact is not None:
+        if isinstance(annotation, InputPath):
+            read = _path_type(annotation.type) or "Artifact"
+            inputs.append(ParamSpec(name=pname, type=read, kind="artifact", optional=has_default))
+        elif isinstance(annotation, OutputPath):
+            kind = _path_type(annotation.type)
+            if kind is None:
+                type_name, _ = parameter_type(annotation.type, f"{where} parameter {pname!r}")
+                outputs.append(ParamSpec(name=pname, type=type_name))
+            else:
+                outputs.append(ParamSpec(name=pname, type=kind, kind="artifact"))
+        elif annotation is PipelineTaskFinalStatus:
+            inputs.append(
+                ParamSpec(name=pname, type="PipelineTaskFinalStatus", kind="status", optional=True)
+            )
+        elif artifact is not None:
             direction, cls = artifact
             spec = ParamSpec(name=pname, type=cls.type_name, kind="artifact", optional=has_default)
             (inputs if direction == "input" else outputs).append(spec)
@@ -201,8 +270,18 @@ def component_spec(func: Callable[..., Any], options: dict[str, Any]) -> Compone
         image=options.get("image"),
         resources={str(k): str(v) for k, v in (options.get("resources") or {}).items()},
         env={str(k): str(v) for k, v in (options.get("env") or {}).items()},
+        packages=_strings(options.get("packages"), f"{where}: packages_to_install"),
+        pip_index_urls=_strings(options.get("pip_index_urls"), f"{where}: pip_index_urls"),
         code=_code(func),
     )
+
+
+def _strings(value: Any, where: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str) or not all(isinstance(v, str) for v in value):
+        raise InvalidInputError(f"{where} takes a list of strings, got {value!r:.60}")
+    return list(value)
 
 
 _loaded: dict[str, Callable[..., Any]] = {}

@@ -1,4 +1,7 @@
-"""The pipeline DSL: ``@component``, ``@pipeline``, ``for_each``, ``when``, ``exit_handler``.
+"""The pipeline DSL: ``@component``, ``@pipeline``, ``for_each``, ``when``, ``exit_handler``,
+and KFP's names for the same things (``ParallelFor``, ``If``/``Elif``/``Else``,
+``ExitHandler``, ``importer``...: see ``kfp_dsl``), so ``from mlcore.pipeline import dsl``
+runs code written for ``from kfp import dsl``.
 
 A ``@pipeline`` function is traced once, when it is decorated: its parameters are
 placeholders, and each component call records a task. What flows between tasks are
@@ -13,7 +16,7 @@ import contextvars
 import itertools
 import sys
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlcore.errors import InvalidInputError
 from mlcore.pipeline.components import RETURN_OUTPUT, component_spec
@@ -25,8 +28,91 @@ from mlcore.pipeline.spec import (
     ParamSpec,
     TaskSpec,
 )
+from mlcore.pipeline.task_options import TaskOptions
+from mlcore.pipeline.types import (
+    HTML,
+    Artifact,
+    ClassificationMetrics,
+    Dataset,
+    Input,
+    InputPath,
+    Markdown,
+    Metrics,
+    Model,
+    Output,
+    OutputPath,
+    PipelineStatus,
+    PipelineTaskFinalStatus,
+    SlicedClassificationMetrics,
+)
 
-__all__ = ["Component", "Task", "component", "exit_handler", "for_each", "when"]
+__all__ = [
+    "HTML",
+    "Artifact",
+    "ClassificationMetrics",
+    "Collected",
+    "Component",
+    "Condition",
+    "Dataset",
+    "Elif",
+    "Else",
+    "ExitHandler",
+    "If",
+    "Input",
+    "InputPath",
+    "Markdown",
+    "Metrics",
+    "Model",
+    "Output",
+    "OutputPath",
+    "ParallelFor",
+    "PipelineStatus",
+    "PipelineTask",
+    "PipelineTaskFinalStatus",
+    "SlicedClassificationMetrics",
+    "Task",
+    "component",
+    "exit_handler",
+    "for_each",
+    "importer",
+    "pipeline",
+    "when",
+]
+
+#: KFP's names, defined in ``kfp_dsl`` (which builds on this module) or ``pipeline``.
+_LAZY = {
+    "Condition": "mlcore.pipeline.kfp_dsl",
+    "Elif": "mlcore.pipeline.kfp_dsl",
+    "Else": "mlcore.pipeline.kfp_dsl",
+    "ExitHandler": "mlcore.pipeline.kfp_dsl",
+    "If": "mlcore.pipeline.kfp_dsl",
+    "ParallelFor": "mlcore.pipeline.kfp_dsl",
+    "importer": "mlcore.pipeline.kfp_dsl",
+    "pipeline": "mlcore.pipeline.pipeline",
+}
+
+
+if TYPE_CHECKING:
+    from mlcore.pipeline.kfp_dsl import (
+        Condition,
+        Elif,
+        Else,
+        ExitHandler,
+        If,
+        ParallelFor,
+        importer,
+    )
+    from mlcore.pipeline.pipeline import pipeline
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
+
 
 _tracer: contextvars.ContextVar[_Tracer | None] = contextvars.ContextVar(
     "mlcore_pipeline_tracer", default=None
@@ -42,25 +128,25 @@ class Ref:
     def arg(self) -> ArgSpec:
         raise NotImplementedError
 
-    def _compare(self, op: str, other: Any) -> Condition:
-        return Condition(self, op, other)
+    def _compare(self, op: str, other: Any) -> Comparison:
+        return Comparison(self, op, other)
 
-    def __eq__(self, other: Any) -> Condition:  # type: ignore[override]
+    def __eq__(self, other: Any) -> Comparison:  # type: ignore[override]
         return self._compare("==", other)
 
-    def __ne__(self, other: Any) -> Condition:  # type: ignore[override]
+    def __ne__(self, other: Any) -> Comparison:  # type: ignore[override]
         return self._compare("!=", other)
 
-    def __lt__(self, other: Any) -> Condition:
+    def __lt__(self, other: Any) -> Comparison:
         return self._compare("<", other)
 
-    def __le__(self, other: Any) -> Condition:
+    def __le__(self, other: Any) -> Comparison:
         return self._compare("<=", other)
 
-    def __gt__(self, other: Any) -> Condition:
+    def __gt__(self, other: Any) -> Comparison:
         return self._compare(">", other)
 
-    def __ge__(self, other: Any) -> Condition:
+    def __ge__(self, other: Any) -> Comparison:
         return self._compare(">=", other)
 
     __hash__ = object.__hash__
@@ -112,18 +198,31 @@ class LoopItem(Ref):
 
 
 class Collected(Ref):
-    """Every iteration's value of a looped task's output, as a list (fan-in)."""
+    """Every iteration's value of a looped task's output, as a list (fan-in):
+    ``Collected(t.output)`` after a ``ParallelFor`` (KFP), or ``t.collect()``."""
 
     type = "list"
 
-    def __init__(self, task: Task, output: str) -> None:
-        self.task, self.output = task, output
+    def __init__(self, source: Task | TaskOutput, output: str | None = None) -> None:
+        if isinstance(source, TaskOutput):
+            output = source.output
+            source = source.task
+        if not isinstance(source, Task):
+            raise InvalidInputError(f"Collected() takes an output of a looped step, got {source!r}")
+        task = source
+        if task.loop is None:
+            raise InvalidInputError(
+                f"step {task.name!r} is not inside ParallelFor/for_each: nothing to collect",
+                field=task.name,
+            )
+        task.outputs[output or RETURN_OUTPUT]  # an unknown output is named here
+        self.task, self.output = task, output or RETURN_OUTPUT
 
     def arg(self) -> ArgSpec:
         return ArgSpec(collect=self.task.name, output=self.output)
 
 
-class Condition:
+class Comparison:
     def __init__(self, left: Ref, op: str, right: Any) -> None:
         self.left, self.op, self.right = left, op, right
 
@@ -142,8 +241,8 @@ class Condition:
 
 
 # -- tasks ---------------------------------------------------------------------------------------
-class Task:
-    """A step of a pipeline: a component with its arguments."""
+class Task(TaskOptions):
+    """A step of a pipeline: a component with its arguments (KFP: a ``PipelineTask``)."""
 
     def __init__(self, tracer: _Tracer, name: str, component: Component) -> None:
         self._tracer = tracer
@@ -152,8 +251,9 @@ class Task:
         self.arguments: dict[str, Any] = {}
         self.dependencies: set[str] = set()
         self.loop: str | None = None
-        self.conditions: list[Condition] = []
+        self.conditions: list[Comparison] = []
         self.exit_for: list[str] | None = None
+        self.display_name: str | None = None
 
     def __repr__(self) -> str:
         return f"<Task {self.name}>"
@@ -205,6 +305,7 @@ class Task:
             loop=self.loop,
             conditions=[c.spec() for c in self.conditions],
             exit_for=self.exit_for,
+            display_name=self.display_name,
         )
 
 
@@ -258,10 +359,12 @@ class _Tracer:
         self.components: dict[str, ComponentSpec] = {}
         self.loops: dict[str, LoopSpec] = {}
         self.loop_stack: list[str] = []
-        self.conditions: list[Condition] = []
+        self.conditions: list[Comparison] = []
         self.guards: list[Task] = []
         self.guarded: dict[str, list[str]] = {}
         self._loop_ids = itertools.count(1)
+        # KFP's If/Elif: the conditions of the chain just closed, which Elif/Else negate
+        self.if_chain: tuple[int, list[Comparison]] | None = None
 
     def unique_name(self, base: str) -> str:
         if base not in self.tasks:
@@ -305,6 +408,7 @@ class _Tracer:
             )
         task.loop = self.loop_stack[-1] if self.loop_stack else None
         task.conditions = list(self.conditions)
+        self.if_chain = None  # a step between an If and an Elif/Else breaks the chain
         for condition in task.conditions:
             for ref in condition.refs():
                 if isinstance(ref, TaskOutput):
@@ -417,6 +521,13 @@ def component(
     image: str | None = None,
     resources: dict[str, str] | None = None,
     env: dict[str, str] | None = None,
+    base_image: str | None = None,
+    packages_to_install: list[str] | None = None,
+    pip_index_urls: list[str] | None = None,
+    target_image: str | None = None,
+    output_component_file: str | None = None,
+    install_kfp_package: bool = True,
+    kfp_package_path: str | None = None,
 ) -> Any:
     """Turn a typed function into a pipeline component.
 
@@ -428,16 +539,25 @@ def component(
         image: container image (the Kubernetes executor).
         resources: e.g. ``{"cpu": "2", "memory": "4Gi"}`` (requests = limits on Kubernetes).
         env: environment variables for the step.
+        base_image: KFP's name for ``image``.
+        packages_to_install, pip_index_urls: pip requirements the code needs (recorded;
+            a step whose environment lacks them fails, naming them).
+        target_image, output_component_file, install_kfp_package, kfp_package_path:
+            accepted for KFP code, and ignored (nothing installs KFP).
     """
+    if image is not None and base_image is not None and image != base_image:
+        raise InvalidInputError("give image or base_image, not both", field="base_image")
     options = {
         "name": name,
         "retries": retries,
         "retry_backoff": retry_backoff,
         "timeout": timeout,
         "cache": cache,
-        "image": image,
+        "image": image or base_image,
         "resources": resources,
         "env": env,
+        "packages": packages_to_install,
+        "pip_index_urls": pip_index_urls,
     }
 
     def wrap(function: Callable[..., Any], depth: int = 1) -> Component:
@@ -456,6 +576,8 @@ def for_each(items: Any, parallelism: int | None = None) -> Iterator[LoopItem]:
     tracer = current_tracer()
     if tracer.loop_stack:
         raise InvalidInputError("nested for_each is not supported")
+    if parallelism == 0:  # KFP: 0 is no limit
+        parallelism = None
     if parallelism is not None and (not isinstance(parallelism, int) or parallelism < 1):
         raise InvalidInputError("parallelism must be a positive integer", field="parallelism")
     if isinstance(items, Ref):
@@ -476,13 +598,13 @@ def for_each(items: Any, parallelism: int | None = None) -> Iterator[LoopItem]:
 
 
 @contextlib.contextmanager
-def when(condition: Condition | Ref) -> Iterator[None]:
+def when(condition: Comparison | Ref) -> Iterator[None]:
     """Run the steps created in the block only if ``condition`` holds at run time
     (``t.output > 0.9``, ``p == "prod"``, or a value that must be truthy)."""
     tracer = current_tracer()
     if isinstance(condition, Ref):
-        condition = Condition(condition, "truthy", None)
-    if not isinstance(condition, Condition):
+        condition = Comparison(condition, "truthy", None)
+    if not isinstance(condition, Comparison):
         raise InvalidInputError(f"when() needs a comparison of pipeline values, got {condition!r}")
     tracer.conditions.append(condition)
     try:
@@ -509,3 +631,7 @@ def exit_handler(exit_task: Task) -> Iterator[None]:
         exit_task.exit_for = list(tracer.guarded[exit_task.name])
         if not exit_task.exit_for:
             raise InvalidInputError(f"exit handler {exit_task.name!r} guards no steps")
+
+
+#: KFP's name for a step.
+PipelineTask = Task

@@ -229,9 +229,9 @@ class StepGraph:
         }
         for condition in instance.task.conditions:
             left = self.resolve(condition.left, instance.info.index)
-            if condition.op == "truthy":
-                if not left:
-                    return f"condition {left!r:.60} is false"
+            if condition.op in ("truthy", "falsy"):
+                if bool(left) != (condition.op == "truthy"):
+                    return f"condition {left!r:.60} is {'false' if left else 'true'}"
                 continue
             right = self.resolve(condition.right or ArgSpec(), instance.info.index)
             try:

@@ -100,6 +100,12 @@ class Pipeline:
                     text = handle.read()
             except OSError as exc:
                 raise InvalidInputError(f"cannot read pipeline file {text}: {exc}") from exc
+        if "pipelineInfo" in text:  # perhaps a PipelineSpec compiled by KFP
+            from mlcore.pipeline.kfp_ir import is_kfp_ir, read_kfp_ir
+
+            data = _first_document(text)
+            if is_kfp_ir(data):
+                return cls(read_kfp_ir(data))
         return cls(PipelineSpec.from_yaml(text))
 
     # -- running ---------------------------------------------------------------------------------
@@ -170,6 +176,15 @@ class Pipeline:
             return runner.run(given)
         with display:
             return runner.run(given)
+
+
+def _first_document(text: str) -> Any:
+    import yaml
+
+    try:  # KFP adds a second document for platform (Kubernetes) options
+        return next(iter(yaml.safe_load_all(text)), None)
+    except yaml.YAMLError as exc:
+        raise InvalidInputError(f"pipeline file is not valid YAML: {exc}") from exc
 
 
 def _tracker(tracker: Tracker | None, tracking_uri: str | None) -> Tracker:
@@ -272,11 +287,16 @@ def pipeline(
     *,
     name: str | None = None,
     description: str | None = None,
+    display_name: str | None = None,
+    pipeline_root: str | None = None,
+    pipeline_config: Any = None,
 ) -> Any:
     """Trace a function that calls components into a :class:`Pipeline`.
 
     Parameters of the function are the pipeline's parameters (typed ``str``, ``int``,
     ``float``, ``bool``, ``list`` or ``dict``; a default makes one optional).
+    ``display_name``, ``pipeline_root`` and ``pipeline_config`` are KFP's, accepted and
+    unused (artifacts go to the step runs' artifact store).
     """
 
     def wrap(function: Callable[..., Any], depth: int = 1) -> Pipeline:

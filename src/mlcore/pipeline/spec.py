@@ -72,6 +72,8 @@ class ComponentSpec(_Model):
     image: str | None = None
     resources: dict[str, str] = Field(default_factory=dict)
     env: dict[str, str] = Field(default_factory=dict)
+    packages: list[str] = Field(default_factory=list)  # pip requirements the code needs
+    pip_index_urls: list[str] = Field(default_factory=list)
     code: CodeSpec
 
     def input(self, name: str) -> ParamSpec | None:
@@ -99,7 +101,7 @@ class ArgSpec(_Model):
 
 class ConditionSpec(_Model):
     left: ArgSpec
-    op: Literal["==", "!=", "<", "<=", ">", ">=", "truthy"]
+    op: Literal["==", "!=", "<", "<=", ">", ">=", "truthy", "falsy"]
     right: ArgSpec | None = None
 
 
@@ -116,6 +118,7 @@ class TaskSpec(_Model):
     loop: str | None = None
     conditions: list[ConditionSpec] = Field(default_factory=list)
     exit_for: list[str] | None = None  # an exit handler: runs once these tasks have ended
+    display_name: str | None = None
 
 
 class PipelineSpec(_Model):
@@ -171,6 +174,11 @@ class PipelineSpec(_Model):
             raise InvalidInputError(f"pipeline file is not valid YAML: {exc}") from exc
         if not isinstance(data, dict):
             raise InvalidInputError("a pipeline file holds a mapping")
+        if "format" not in data:
+            raise InvalidInputError(
+                f"not a pipeline spec mlcore reads: no 'format: {FORMAT}' key, and not a "
+                "KFP v2 PipelineSpec (pipelineInfo, root, components)"
+            )
         if data.get("format") != FORMAT:
             raise InvalidInputError(
                 f"unsupported pipeline format {data.get('format')!r}; this mlcore reads {FORMAT}"

@@ -213,8 +213,13 @@ def _check_output(spec: Any, value: Any) -> Any:
 def execute(request: StepRequest) -> StepResultData:
     """Run the step ``request`` describes."""
     from mlcore.artifacts import resolve_artifact_store
-    from mlcore.pipeline.components import RETURN_OUTPUT, load_function
-    from mlcore.pipeline.types import ARTIFACT_TYPES, PipelineStatus
+    from mlcore.pipeline.components import RETURN_OUTPUT, load_function, path_parameters
+    from mlcore.pipeline.kfp_executor import (
+        check_packages,
+        read_output_parameter,
+        status_argument,
+    )
+    from mlcore.pipeline.types import ARTIFACT_TYPES
     from mlcore.tracking.active_run import ActiveRun
     from mlcore.types import Run, RunData, RunInfo, build
 
@@ -224,14 +229,18 @@ def execute(request: StepRequest) -> StepResultData:
     active = ActiveRun(tracker, build(Run, {"info": info, "data": RunData(), "config": {}}))
     artifacts = resolve_artifact_store(info.artifact_uri)
     spec = request.component
-    uses_files = any(p.kind == "artifact" for p in [*spec.inputs, *spec.outputs])
-    scratch = tempfile.mkdtemp(prefix="mlcore-step-") if uses_files else ""
+    scratch = ""
     logs = io.StringIO()
     result: StepResultData
     try:
         with _captured() as logs, context.activated(active):
             try:
+                check_packages(spec)
                 function = load_function(spec.code)
+                paths = path_parameters(function)  # KFP's InputPath / OutputPath
+                if paths or any(p.kind == "artifact" for p in [*spec.inputs, *spec.outputs]):
+                    scratch = tempfile.mkdtemp(prefix="mlcore-step-")
+                    os.makedirs(os.path.join(scratch, "outputs"), exist_ok=True)
                 kwargs: dict[str, Any] = dict(request.parameters)
                 outputs: dict[str, Any] = {}
                 for param in spec.inputs:
@@ -242,9 +251,10 @@ def execute(request: StepRequest) -> StepResultData:
                             uri=ref.uri,
                             path=_local_input(ref, scratch, param.name),
                         )
-                        kwargs[param.name] = artifact
+                        kwargs[param.name] = artifact.path if param.name in paths else artifact
                     elif param.kind == "status":
-                        kwargs[param.name] = PipelineStatus(**(request.status or {"state": ""}))
+                        kwargs[param.name] = status_argument(param, request.status)
+                written: dict[str, str] = {}  # OutputPath parameters: the file to read
                 for param in spec.outputs:
                     if param.kind == "artifact":
                         outputs[param.name] = ARTIFACT_TYPES.get(
@@ -254,10 +264,22 @@ def execute(request: StepRequest) -> StepResultData:
                             uri=artifacts.uri(f"outputs/{param.name}"),
                             path=os.path.join(scratch, "outputs", param.name),
                         )
-                        os.makedirs(os.path.join(scratch, "outputs"), exist_ok=True)
-                returned = function(**kwargs, **outputs)
+                    elif paths.get(param.name) == "output-parameter":
+                        written[param.name] = os.path.join(scratch, "parameters", param.name)
+                        os.makedirs(os.path.dirname(written[param.name]), exist_ok=True)
+                call = {**kwargs, **outputs, **written}
+                for name in paths:
+                    if name in outputs:
+                        call[name] = outputs[name].path
+                returned = function(**call)
                 values: dict[str, Any] = {}
-                parameter_outputs = [o for o in spec.outputs if o.kind == "parameter"]
+                for name, path in written.items():
+                    output = spec.output(name)
+                    assert output is not None
+                    values[name] = _check_output(output, read_output_parameter(path, output))
+                parameter_outputs = [
+                    o for o in spec.outputs if o.kind == "parameter" and o.name not in written
+                ]
                 if len(parameter_outputs) == 1 and parameter_outputs[0].name == RETURN_OUTPUT:
                     values[RETURN_OUTPUT] = _check_output(parameter_outputs[0], returned)
                 elif parameter_outputs:
@@ -265,6 +287,8 @@ def execute(request: StepRequest) -> StepResultData:
                         values[output.name] = _check_output(output, getattr(returned, output.name))
                 refs: dict[str, ArtifactRef] = {}
                 for name, artifact in outputs.items():
+                    if not os.path.exists(artifact.path) and artifact.metadata:
+                        artifact.write_text(json.dumps(artifact.metadata))  # KFP's metrics
                     if not os.path.exists(artifact.path):
                         raise FileNotFoundError(
                             f"the step did not write its output {name!r} (to .path)"
