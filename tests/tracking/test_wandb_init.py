@@ -304,3 +304,31 @@ def test_save_now_end_and_live(tmp_path: Path) -> None:
     assert (local / "model.pt").read_bytes() == b"v2"
     assert (local / "ckpt" / "a.pt").read_bytes() == b"a"
     assert (local / "later.txt").read_text() == "x"
+
+
+# -- watch ---------------------------------------------------------------------------------------------
+
+
+def test_watch_at_top_level_continues_its_counter_when_called_again() -> None:
+    torch = pytest.importorskip("torch")
+    model = torch.nn.Linear(3, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+
+    def train(batches: int) -> None:
+        for _ in range(batches):
+            optimizer.zero_grad()
+            model(torch.ones(4, 3)).sum().backward()
+            optimizer.step()
+
+    with wandb.init(project="watch") as run:
+        wandb.watch(model, log="gradients", log_freq=2)
+        train(4)
+        wandb.watch(model, log="all", log_freq=2)  # again: the step counter goes on
+        train(4)
+    steps = _steps(run.id, "gradients/weight/norm")
+    assert steps == [2, 4, 6, 8]
+    local = mlcore.get_tracker().download_artifacts(run.id, "watch/histograms.jsonl")
+    kinds = {json.loads(line)["kind"] for line in Path(local).read_text().splitlines()}
+    assert kinds == {"gradients", "parameters"}
+    with pytest.raises(InvalidInputError):
+        wandb.init().watch(model, log="weights")

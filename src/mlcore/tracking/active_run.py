@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 __all__ = ["ENTITY_TAG", "FORK_TAG", "GROUP_TAG", "JOB_TYPE_TAG", "ActiveRun"]
 
 _time_ns = time.time_ns
+_EXACT = 1 << 53  # ints up to this size are exact as floats
 
 #: the tags W&B's run fields are stored as (searchable: ``tags.mlcore.group = 'x'``)
 ENTITY_TAG = "mlcore.entity"
@@ -196,6 +197,34 @@ class ActiveRun:
         step-indexed files (read back with :meth:`media`). A bad key or value raises
         InvalidInputError and logs nothing of the call.
         """
+        if step is None and commit is None and self._row is None and type(data) is dict:
+            # The hot path: a flat dict of floats (or small ints) under keys checked before,
+            # one step: one extend of the writer's buffer. Anything else takes the full path.
+            checked, run_id, current = self._checked_keys, self.id, self._step
+            stamp = _time_ns() // 1_000_000
+            flat: list[Any] = []
+            for key, value in data.items():
+                kind = type(value)
+                if kind is int and -_EXACT <= value <= _EXACT:
+                    value = float(value)
+                elif kind is not float:
+                    break
+                if key not in checked:
+                    break
+                flat += (run_id, key, value, stamp, current)
+            else:
+                buffer = self._buffer
+                buffer.extend(flat)
+                if len(buffer) > self._writer.limit:
+                    self._writer.overflow()
+                self._step = current + 1
+                if self._aggregating or self._listeners:
+                    points = [tuple(flat[i : i + 5]) for i in range(0, len(flat), 5)]
+                    if self._aggregating and self._summary is not None:
+                        self._summary.observe([(p[1], p[2]) for p in points])
+                    if self._listeners:
+                        self._notify([(p[1], p[2], p[4]) for p in points])
+                return
         if not isinstance(data, Mapping):
             raise InvalidInputError("log takes a dict of key -> value", field="data")
         items, media = _flatten(data)
