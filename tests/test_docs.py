@@ -20,6 +20,7 @@ PAGES = [
     "serving.md",
     "sweeps.md",
     "migrating-from-mlflow.md",
+    "coming-from-wandb.md",
 ]
 BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
 
