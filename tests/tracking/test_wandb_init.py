@@ -264,6 +264,7 @@ def test_disabled_mode_stores_nothing(tmp_path: Path) -> None:
     wandb.define_metric("x", summary="min")
     assert wandb.config.lr == 0.1 and wandb.save("*.txt") == []
     run.summary["best"] = 1
+    wandb.flush()
     wandb.finish()
     assert wandb.run is None
     assert not (tmp_path / "never").exists()

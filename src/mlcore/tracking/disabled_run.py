@@ -27,6 +27,7 @@ class DisabledRun(ActiveRun):
     def __init__(self, name: str | None = None, config: Mapping[str, Any] | None = None) -> None:
         # no ActiveRun.__init__: it needs a tracker and a stored run
         self.id = uuid.uuid4().hex
+        self._tracker = None  # type: ignore[assignment]
         self._name = name or "disabled"
         self._config = Config(config)
         self._summary = Summary()
