@@ -21,6 +21,7 @@ PAGES = [
     "sweeps.md",
     "migrating-from-mlflow.md",
     "coming-from-kubeflow.md",
+    "coming-from-wandb.md",
 ]
 BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
 

@@ -50,6 +50,17 @@ EXPECTED = {
     "RegisteredModel",
     "ModelStage",
     "LineageGraph",
+    # W&B's run calls and media (issue 20)
+    "init",
+    "finish",
+    "define_metric",
+    "watch",
+    "unwatch",
+    "save",
+    "Image",
+    "Table",
+    "Histogram",
+    "Html",
     # client classes and entities
     "Tracker",
     "ActiveRun",

@@ -22,12 +22,15 @@ from typing import TYPE_CHECKING, Any
 from mlcore._fluent import (
     active_run,
     config,
+    define_metric,
     end_run,
+    finish,
     flush,
     get_artifact_uri,
     get_run,
     get_tracker,
     get_tracking_uri,
+    init,
     load_model,
     log,
     log_artifact,
@@ -42,13 +45,16 @@ from mlcore._fluent import (
     log_text,
     metric_history,
     register_model,
+    save,
     search_runs,
     set_experiment,
     set_tag,
     set_tags,
     set_tracking_uri,
     start_run,
+    unwatch,
     use_artifact,
+    watch,
 )
 from mlcore.errors import (
     AlreadyExistsError,
@@ -67,6 +73,7 @@ if TYPE_CHECKING:
     from mlcore.flavors import LoadedModel
     from mlcore.registry import Registry
     from mlcore.tracking import ActiveRun, Artifact, Config, ModelInfo, Tracker
+    from mlcore.tracking.media import Histogram, Html, Image, Table
     from mlcore.types import (
         Experiment,
         FileInfo,
@@ -90,6 +97,10 @@ _LAZY = {
     "Artifact": "mlcore.tracking",
     "Config": "mlcore.tracking",
     "ModelInfo": "mlcore.tracking",
+    "Image": "mlcore.tracking.media",
+    "Table": "mlcore.tracking.media",
+    "Histogram": "mlcore.tracking.media",
+    "Html": "mlcore.tracking.media",
     "Registry": "mlcore.registry",
     "Server": "mlcore.server",
     "Sweep": "mlcore.sweep",
@@ -114,6 +125,9 @@ __all__ = [
     "Config",
     "Experiment",
     "FileInfo",
+    "Histogram",
+    "Html",
+    "Image",
     "IntegrityError",
     "InvalidInputError",
     "LineageGraph",
@@ -136,18 +150,22 @@ __all__ = [
     "Server",
     "StoreError",
     "Sweep",
+    "Table",
     "Tracker",
     "UnsupportedError",
     "__version__",
     "active_run",
     "autolog",
     "config",
+    "define_metric",
     "end_run",
+    "finish",
     "flush",
     "get_artifact_uri",
     "get_run",
     "get_tracker",
     "get_tracking_uri",
+    "init",
     "load_model",
     "log",
     "log_artifact",
@@ -162,6 +180,7 @@ __all__ = [
     "log_text",
     "metric_history",
     "register_model",
+    "save",
     "search_runs",
     "set_experiment",
     "set_tag",
@@ -169,7 +188,9 @@ __all__ = [
     "set_tracking_uri",
     "start_run",
     "sweep",
+    "unwatch",
     "use_artifact",
+    "watch",
 ]
 
 
@@ -180,6 +201,14 @@ _LAZY_MODULES = frozenset({"autolog", "sklearn", "xgboost", "torch", "onnx", "sw
 
 def __getattr__(name: str) -> Any:
     import importlib
+
+    if name == "run":  # W&B's ``wandb.run``: the active run, or None
+        return active_run()
+    if name == "summary":  # W&B's ``wandb.summary``: the active run's summary
+        current = active_run()
+        if current is None:
+            raise AttributeError("mlcore.summary: no active run; call mlcore.init() first")
+        return current.summary
 
     if name in _LAZY_MODULES:
         return importlib.import_module(f"mlcore.{name}")

@@ -33,12 +33,15 @@ if TYPE_CHECKING:
 __all__ = [
     "active_run",
     "config",
+    "define_metric",
     "end_run",
+    "finish",
     "flush",
     "get_artifact_uri",
     "get_run",
     "get_tracker",
     "get_tracking_uri",
+    "init",
     "load_model",
     "log",
     "log_artifact",
@@ -53,13 +56,16 @@ __all__ = [
     "log_text",
     "metric_history",
     "register_model",
+    "save",
     "search_runs",
     "set_experiment",
     "set_tag",
     "set_tags",
     "set_tracking_uri",
     "start_run",
+    "unwatch",
     "use_artifact",
+    "watch",
 ]
 
 # The process's run context, set on first use; ``(_context or _load())`` keeps the hot path
@@ -178,6 +184,151 @@ def end_run(status: str = "FINISHED") -> None:
         run.end(status)
 
 
+def init(
+    project: str | None = None,
+    entity: str | None = None,
+    name: str | None = None,
+    id: str | None = None,
+    tags: Sequence[str] | Mapping[str, Any] | None = None,
+    notes: str | None = None,
+    config: Mapping[str, Any] | Any = None,
+    group: str | None = None,
+    job_type: str | None = None,
+    dir: str | os.PathLike[str] | None = None,
+    mode: str | None = None,
+    resume: str | bool | None = None,
+    reinit: str | bool | None = None,
+    fork_from: str | None = None,
+    *,
+    team: str | None = None,
+    config_exclude_keys: Sequence[str] | None = None,
+    config_include_keys: Sequence[str] | None = None,
+    **ignored: Any,
+) -> ActiveRun:
+    """Start a run as ``wandb.init`` does and make it active; returns it (a context manager).
+
+    ``project`` is the experiment; ``entity`` (or ``team``), ``group`` and ``job_type`` are
+    stored as the tags ``mlcore.entity``, ``mlcore.group``, ``mlcore.job_type``; ``tags`` a
+    list of names; ``notes`` the ``mlcore.note`` tag. ``mode``: ``"online"``, ``"offline"``
+    (the local embedded store) or ``"disabled"`` (every call a no-op). ``resume``:
+    ``"allow"``, ``"must"``, ``"never"`` with ``id``. A run already active is finished first
+    unless ``reinit`` is ``"return_previous"`` or ``"create_new"``. ``fork_from=
+    "<run_id>?_step=<n>"`` starts a run holding a copy of that run's history up to step
+    ``n``. W&B options with no meaning here (``anonymous``, ``save_code``, ``settings``,
+    ``allow_val_change``, ``sync_tensorboard``, ``monitor_gym``, ``magic``) are accepted
+    and ignored; any other keyword is a ``TypeError``. See docs/coming-from-wandb.md.
+    """
+    unknown = set(ignored) - _IGNORED_INIT_OPTIONS
+    if unknown:
+        raise TypeError(f"init() got unexpected keyword arguments: {', '.join(sorted(unknown))}")
+    if team is not None and entity is not None and team != entity:
+        raise InvalidInputError("give entity or team, not both", field="team")
+    from mlcore.tracking.run_init import init_run
+
+    return init_run(
+        _context or _load(),
+        project=project,
+        entity=entity if entity is not None else team,
+        name=name,
+        id=id,
+        tags=tags,
+        notes=notes,
+        config=config,
+        group=group,
+        job_type=job_type,
+        dir=dir,
+        mode=mode,
+        resume=resume,
+        reinit=reinit,
+        fork_from=fork_from,
+        config_exclude_keys=config_exclude_keys,
+        config_include_keys=config_include_keys,
+    )
+
+
+_IGNORED_INIT_OPTIONS = frozenset(
+    {
+        "anonymous",
+        "save_code",
+        "settings",
+        "allow_val_change",
+        "sync_tensorboard",
+        "monitor_gym",
+        "magic",
+        "tensorboard",
+    }
+)
+
+
+def finish(exit_code: int | None = None, quiet: bool | None = None) -> None:
+    """End the active run (W&B's ``wandb.finish``): FAILED for a non-zero ``exit_code``."""
+    run = active_run()
+    if run is not None:
+        run.finish(exit_code)
+
+
+def define_metric(
+    name: str,
+    step_metric: str | None = None,
+    *,
+    summary: str | None = None,
+    goal: str | None = None,
+    hidden: bool | None = None,
+    step_sync: bool | None = None,
+    overwrite: bool | None = None,
+) -> dict[str, Any]:
+    """How a metric of the active run is summarised; see :meth:`ActiveRun.define_metric`."""
+    return _run().define_metric(
+        name,
+        step_metric,
+        summary=summary,
+        goal=goal,
+        hidden=hidden,
+        step_sync=step_sync,
+        overwrite=overwrite,
+    )
+
+
+def watch(
+    models: Any,
+    criterion: Any = None,
+    log: str | None = "gradients",
+    log_freq: int = 1000,
+    idx: int | None = None,
+    log_graph: bool = False,
+) -> Any:
+    """Log a torch model's gradients and/or parameters every ``log_freq`` steps into the
+    active run (W&B's ``wandb.watch``); watching again continues its step counters. A list
+    or tuple of models watches each."""
+    from mlcore.autolog.torch_watch import watch as _watch
+
+    run = _run()
+    if log is None:
+        return None
+    if isinstance(models, (list, tuple)):
+        return [_watch(model, log=log, log_freq=log_freq, run=run) for model in models]
+    return _watch(models, log=log, log_freq=log_freq, run=run)
+
+
+def unwatch(models: Any = None) -> None:
+    """Stop watching ``models`` (and store their histograms)."""
+    from mlcore.autolog.torch_watch import unwatch as _unwatch
+
+    for model in models if isinstance(models, (list, tuple)) else [models]:
+        if model is not None:
+            _unwatch(model)
+
+
+def save(
+    glob_str: str | os.PathLike[str],
+    base_path: str | os.PathLike[str] | None = None,
+    policy: str = "live",
+) -> list[str]:
+    """Store files matching ``glob_str`` with the active run (W&B's ``wandb.save``); see
+    :meth:`ActiveRun.save`."""
+    return _run().save(glob_str, base_path, policy)
+
+
 def _run() -> ActiveRun:
     """The active run, starting one (like MLflow) when none is."""
     run = (_context or _load()).active_run()
@@ -199,8 +350,10 @@ def log_metrics(metrics: Mapping[str, float], step: int | None = None) -> None:
     ((_context or _load()).shared_run or _run()).log_metrics(metrics, step)
 
 
-def log(data: Mapping[str, Any], step: int | None = None, commit: bool = True) -> None:
-    """W&B-style: log a dict of numbers; each call is the next step unless given."""
+def log(data: Mapping[str, Any], step: int | None = None, commit: bool | None = None) -> None:
+    """W&B-style: log a dict of numbers and media into the active run's history; each call
+    is the next step unless ``commit=False`` or ``step`` says otherwise (see
+    :meth:`ActiveRun.log`)."""
     ((_context or _load()).shared_run or _run()).log(data, step=step, commit=commit)
 
 

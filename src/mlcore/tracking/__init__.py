@@ -5,7 +5,8 @@ context: default tracker and active runs of the process), ``writer`` (the batchi
 heartbeat), ``config`` (W&B-style Config), ``lifecycle`` (exit, SIGTERM, crash handling),
 ``tables`` (runs as pyarrow), ``artifact_formats``, ``run_source`` (source tags, run names),
 ``models`` (log_model / load_model), ``artifact_versions`` (W&B-style versioned artifacts),
-``lineage``.
+``lineage``, ``run_init`` (``mlcore.init``), ``summary`` (run summary, ``define_metric``),
+``disabled_run``, ``saved_files`` (``save``), ``media`` (Image, Table, Histogram, Html).
 
 The names below are imported on first use, so that the run context stays cheap to import.
 """

@@ -252,7 +252,8 @@ class RunContext:
     def flush(self) -> None:
         """Wait until everything logged to the main thread's runs and the default tracker is
         stored."""
-        trackers = {id(r.tracker): r.tracker for r in self._main_stack}
+        # a disabled run (mode="disabled") has no tracker
+        trackers = {id(r._tracker): r._tracker for r in self._main_stack if r._tracker is not None}
         if self.tracker is not None:
             trackers[id(self.tracker)] = self.tracker
         for tracker in trackers.values():
