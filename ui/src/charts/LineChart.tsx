@@ -140,7 +140,7 @@ export function LineChart(props: LineChartProps) {
       // many lines: no legend table (a row per line costs layout and hides the chart); a
       // one-line readout names the line nearest the cursor instead
       const crowded = lines.length > MAX_LEGEND_LINES;
-      const readout = crowded ? el.appendChild(document.createElement("div")) : null;
+      const readout = crowded ? document.createElement("div") : null;
       if (readout) readout.className = "chart-readout";
       const opts: uPlot.Options = {
         width: Math.max(el.clientWidth, 200),
@@ -180,6 +180,7 @@ export function LineChart(props: LineChartProps) {
         },
       };
       chart = build(el, opts, data, lines, !!logY, handlers);
+      if (readout) el.appendChild(readout); // under the plot
       plot.current = chart;
       const built = chart;
       resize = new ResizeObserver(() => {
