@@ -4,7 +4,7 @@
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { ErrorMessage } from "../components";
 import { LineChart, type Line } from "./LineChart";
-import { fetchSeries, stepsWithin, toXY, type ChartSettings, type SampledSeries, type StepRange, type XY } from "./series";
+import { DEFAULT_MAX_POINTS, fetchSeries, stepsWithin, toXY, type ChartSettings, type SampledSeries, type StepRange, type XY } from "./series";
 
 export interface ChartRun {
   run_id: string;
@@ -57,7 +57,7 @@ export function MetricChart(props: MetricChartProps) {
     if (!seen) return;
     let live = true;
     const keys = xMetric && xMetric !== metricKey ? [metricKey, xMetric] : [metricKey];
-    fetchSeries(runs.map((r) => r.run_id), keys, props.maxPoints ?? 2000, range).then(
+    fetchSeries(runs.map((r) => r.run_id), keys, props.maxPoints ?? DEFAULT_MAX_POINTS, range).then(
       (series) => live && setAnswer({ series }),
       (error) => live && setAnswer({ series: [], error }),
     );

@@ -26,6 +26,9 @@ export interface ChartSettings {
 
 export const DEFAULT_SETTINGS: ChartSettings = { x: "step", log: false, smoothing: 0 };
 
+/** Points per line when a chart shows one run (the server keeps extremes when it samples). */
+export const DEFAULT_MAX_POINTS = 2000;
+
 export interface StepRange {
   min: number;
   max: number;
@@ -38,6 +41,10 @@ export function fetchSeries(
   maxPoints: number,
   range: StepRange | null,
 ): Promise<SampledSeries[]> {
+  if (!range && keys.length === 1) {
+    const early = takePrefetched(runIds, keys[0], maxPoints);
+    if (early) return early;
+  }
   return call<SampledSeries[]>("sampled-histories", {
     run_ids: runIds,
     keys,
@@ -45,6 +52,43 @@ export function fetchSeries(
     min_step: range ? range.min : null,
     max_step: range ? range.max : null,
   });
+}
+
+// Series asked for before their charts exist (a page that knows its metric keys starts one
+// request for all of them while it renders); a chart takes its key's answer once.
+const PREFETCH_MS = 10_000;
+const prefetched = new Map<string, { at: number; series: Promise<SampledSeries[]> }>();
+
+function prefetchId(runIds: string[], key: string, maxPoints: number): string {
+  return JSON.stringify([runIds, key, maxPoints]);
+}
+
+function takePrefetched(runIds: string[], key: string, maxPoints: number): Promise<SampledSeries[]> | null {
+  const id = prefetchId(runIds, key, maxPoints);
+  const found = prefetched.get(id);
+  prefetched.delete(id);
+  return found && Date.now() - found.at < PREFETCH_MS ? found.series : null;
+}
+
+/** Start one request for the whole-range series of `keys`; the charts of those keys use it. */
+export function prefetchSeries(runIds: string[], keys: string[], maxPoints: number): void {
+  const now = Date.now();
+  for (const [id, entry] of prefetched) if (now - entry.at >= PREFETCH_MS) prefetched.delete(id);
+  const todo = keys.filter((k) => !prefetched.has(prefetchId(runIds, k, maxPoints)));
+  if (runIds.length === 0 || todo.length === 0) return;
+  const all = call<SampledSeries[]>("sampled-histories", {
+    run_ids: runIds,
+    keys: todo,
+    max_points: maxPoints,
+    min_step: null,
+    max_step: null,
+  });
+  all.catch(() => undefined); // a chart that takes it sees the error
+  for (const key of todo) {
+    const series = all.then((found) => found.filter((s) => s.key === key));
+    series.catch(() => undefined);
+    prefetched.set(prefetchId(runIds, key, maxPoints), { at: now, series });
+  }
 }
 
 /** JSON values as numbers: null stays null (NaN on the server), "Infinity" becomes Infinity. */

@@ -1,5 +1,6 @@
 // `/runs/<run_id>`: overview, tags (editable with write scope), config, params, latest
 // metrics, a chart per metric key (drawn when scrolled into view), artifacts, models, lineage.
+import { useRef } from "preact/hooks";
 import { call } from "../api";
 import { ErrorMessage, Link, Loading, StatusBadge } from "../components";
 import { useLoad } from "../data";
@@ -8,7 +9,7 @@ import { setQuery, useLocation } from "../router";
 import type { Page, Run } from "../types";
 import { ChartControls } from "../charts/ChartControls";
 import { MetricChart } from "../charts/MetricChart";
-import { settingsFromQuery, settingsToQuery } from "../charts/series";
+import { DEFAULT_MAX_POINTS, prefetchSeries, settingsFromQuery, settingsToQuery } from "../charts/series";
 import { ArtifactBrowser } from "../run/artifacts";
 import { artifactRoot } from "../run/files";
 import { Lineage } from "../run/lineage";
@@ -17,8 +18,25 @@ import { LoggedModels } from "../run/models";
 import { TagEditor } from "../run/tags";
 import "../run/run.css";
 
+/** Charts whose series are asked for as soon as the run is known (the first ones on screen). */
+const PREFETCH_CHARTS = 8;
+
 export function RunPage({ runId }: { runId: string }) {
-  const loaded = useLoad(() => call<Run>("get-run", { run_id: runId }), [runId]);
+  const metricX = useLocation().query.get("x")?.startsWith("metric:");
+  const prefetched = useRef<string | null>(null);
+  const loaded = useLoad(
+    () =>
+      call<Run>("get-run", { run_id: runId }).then((run) => {
+        // on first load, the charts' data is on its way while the page renders
+        if (!metricX && prefetched.current !== runId) {
+          const keys = Object.keys(run.data.metrics).sort().slice(0, PREFETCH_CHARTS);
+          prefetchSeries([run.info.run_id], keys, DEFAULT_MAX_POINTS);
+        }
+        prefetched.current = runId;
+        return run;
+      }),
+    [runId],
+  );
   if (loaded.error) return <ErrorMessage error={loaded.error} />;
   if (!loaded.data) return <Loading />;
   return <RunView run={loaded.data} reload={loaded.reload} />;
