@@ -63,8 +63,13 @@ def test_import_brings_every_run_value_artifact_and_model_and_never_writes_the_s
     ]  # fmt: skip
     weird = store.metric_history(ids["parent"], "weird").to_pylist()
     assert weird[0]["step"] == 7 and math.isnan(weird[0]["value"])
-    inputs = json.loads(parent.data.tags["mlcore.inputs"])
-    assert inputs[0]["name"] == "train" and inputs[0]["context"] == "training"
+    # the dataset input is a dataset artifact version the run used (it was a JSON tag before)
+    (used,) = store.artifacts_of_run(ids["parent"])[1]
+    assert (used.name, used.type) == ("train", "dataset")
+    assert used.metadata["mlflow_input"]["tags"] == [
+        {"key": "mlflow.data.context", "value": "training"}
+    ]
+    assert "mlcore.inputs" not in parent.data.tags
 
     child = store.get_run(ids["child"])
     assert child.info.parent_run_id == ids["parent"]

@@ -163,7 +163,26 @@ class ArtifactVersionStore(StoreBase, abc.ABC):
         with self._boundary():
             return self._artifacts_of_run(run_id)
 
+    @final
+    def artifacts_used_by_runs(self, run_ids: Sequence[str]) -> dict[str, list[ArtifactVersion]]:
+        """The artifact versions each of ``run_ids`` used, by run id (runs that used none are
+        left out); one read where the backend offers it."""
+        ids = [check_run_id(r) for r in run_ids]
+        if not ids:
+            return {}
+        with self._boundary():
+            return self._artifacts_used_by_runs(ids)
+
     # -- what a backend implements ---------------------------------------------------------------
+    def _artifacts_used_by_runs(self, run_ids: list[str]) -> dict[str, list[ArtifactVersion]]:
+        """Default: :meth:`artifacts_of_run` for each run; backends may answer in one read."""
+        found = {}
+        for run_id in dict.fromkeys(run_ids):
+            used = self._artifacts_of_run(run_id)[1]
+            if used:
+                found[run_id] = used
+        return found
+
     @abc.abstractmethod
     def _create_artifact_version(
         self,

@@ -139,6 +139,14 @@ class TrackingStore(StoreBase, abc.ABC):
         with self._boundary():
             self._set_experiment_tags(experiment_id, cleaned)
 
+    @final
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        """Remove one tag of an experiment (NotFoundError when it has no such tag)."""
+        experiment_id = check_experiment_id(experiment_id)
+        check.check_key(key, "tag key")
+        with self._boundary():
+            self._delete_experiment_tag(experiment_id, key)
+
     # -- runs ------------------------------------------------------------------------------------
     @final
     def create_run(
@@ -595,6 +603,9 @@ class TrackingStore(StoreBase, abc.ABC):
 
     @abc.abstractmethod
     def _set_experiment_tags(self, experiment_id: str, tags: dict[str, str]) -> None: ...
+
+    @abc.abstractmethod
+    def _delete_experiment_tag(self, experiment_id: str, key: str) -> None: ...
 
     @abc.abstractmethod
     def _create_run(

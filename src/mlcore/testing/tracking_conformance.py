@@ -117,6 +117,12 @@ class TrackingStoreConformance:
         store.set_experiment_tag(exp.experiment_id, "owner", "ana")
         store.set_experiment_tag(exp.experiment_id, "owner", "bo")
         assert store.get_experiment(exp.experiment_id).tags == {"owner": "bo"}
+        store.set_experiment_tag(exp.experiment_id, "team", "risk")
+        store.delete_experiment_tag(exp.experiment_id, "owner")
+        assert store.get_experiment(exp.experiment_id).tags == {"team": "risk"}
+        with pytest.raises(NotFoundError):
+            store.delete_experiment_tag(exp.experiment_id, "owner")  # already gone
+        assert store.get_experiment(exp.experiment_id).tags == {"team": "risk"}
 
     # -- runs ------------------------------------------------------------------------------------
     def test_create_and_get_run(self, store: TrackingStore, experiment_id: str) -> None:

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
+from typing import Any
 
 from mlcore.importers.mlflow.records import DatasetInput
 
-__all__ = ["IMPORTED_FROM", "INPUTS_TAG", "run_tags"]
+__all__ = ["IMPORTED_FROM", "input_messages", "run_tags"]
 
 #: set on every run an import completed, with the source it came from
 IMPORTED_FROM = "mlcore.imported_from"
-#: the datasets a run used (``mlflow.log_input``), as JSON
-INPUTS_TAG = "mlcore.inputs"
 
 #: MLflow tags that become run fields (name, parent, user): not kept as tags
 _FIELDS = {"mlflow.runName", "mlflow.parentRunId", "mlflow.user"}
@@ -23,12 +21,17 @@ _RENAMED = {
 }
 
 
-def run_tags(tags: Mapping[str, str], inputs: list[DatasetInput]) -> dict[str, str]:
+def run_tags(tags: Mapping[str, str]) -> dict[str, str]:
     """The tags an imported run gets: MLflow's system tags mapped, the others as they are."""
-    mapped = {_RENAMED.get(key, key): value for key, value in tags.items() if key not in _FIELDS}
-    if inputs:
-        mapped[INPUTS_TAG] = json.dumps(
-            [{k: v for k, v in vars(i).items() if v is not None} for i in inputs],
-            sort_keys=True,
-        )
-    return mapped
+    return {_RENAMED.get(key, key): value for key, value in tags.items() if key not in _FIELDS}
+
+
+def input_messages(inputs: list[DatasetInput]) -> list[dict[str, Any]]:
+    """A run's dataset inputs as MLflow's ``DatasetInput`` messages (what
+    :func:`mlcore.tracking.dataset_inputs.log_dataset_inputs` records)."""
+    messages = []
+    for item in inputs:
+        dataset = {k: v for k, v in vars(item).items() if v is not None and k != "context"}
+        tags = [{"key": "mlflow.data.context", "value": item.context}] if item.context else []
+        messages.append({"dataset": dataset, "tags": tags})
+    return messages

@@ -30,8 +30,9 @@ from mlcore.importers.mlflow.records import (
     SourceExperiment,
     SourceFile,
 )
-from mlcore.importers.mlflow.system_tags import IMPORTED_FROM, run_tags
+from mlcore.importers.mlflow.system_tags import IMPORTED_FROM, input_messages, run_tags
 from mlcore.stores import MetadataStore, RunUpdate, require_registry
+from mlcore.tracking.dataset_inputs import log_dataset_inputs
 from mlcore.types import FileInfo, Run
 from mlcore.uris import join_uri
 
@@ -233,7 +234,7 @@ class _Writer:
         self, experiment_id: str, record: RunRecord, existing: Run | None, infos: list[FileInfo]
     ) -> None:
         store = self.store
-        tags = run_tags(record.tags, record.inputs)
+        tags = run_tags(record.tags)
         parent = record.parent_run_id
         if parent is not None and parent not in self.runs and self.existing(parent) is None:
             parent = None
@@ -269,6 +270,8 @@ class _Writer:
                 chunk, batch_id=f"mlflow-import:{record.run_id}:{resumed}:{offset}:{len(chunk)}"
             )
         store.record_artifacts(record.run_id, infos)
+        if record.inputs:  # dataset artifact versions the run used (again: the same ones)
+            log_dataset_inputs(store, record.run_id, input_messages(record.inputs))
         terminal = record.status not in ("RUNNING", "SCHEDULED")
         store.update_runs(
             [

@@ -9,6 +9,7 @@ fields and tags (:func:`split_run_tags`); outgoing runs get the system tags back
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +26,7 @@ __all__ = [
     "RunFields",
     "experiment_json",
     "key_values",
+    "metric_value",
     "run_info_json",
     "run_json",
     "split_run_tags",
@@ -130,6 +132,16 @@ def run_info_json(info: RunInfo, root: ArtifactRoot) -> dict[str, Any]:
     return body
 
 
+def metric_value(value: Any) -> Any:
+    """A metric value as MLflow's JSON writes it: NaN and infinities as ``"NaN"``,
+    ``"Infinity"``, ``"-Infinity"`` (protobuf's JSON refuses them bare)."""
+    if value != value:
+        return "NaN"
+    if value in (math.inf, -math.inf):
+        return "Infinity" if value > 0 else "-Infinity"
+    return value
+
+
 def run_json(run: Run, root: ArtifactRoot, inputs: list[dict[str, Any]] | None = None) -> Any:
     """A run as MLflow's ``Run`` message, its fields repeated as MLflow's system tags."""
     info = run.info
@@ -146,7 +158,7 @@ def run_json(run: Run, root: ArtifactRoot, inputs: list[dict[str, Any]] | None =
         "info": run_info_json(info, root),
         "data": {
             "metrics": [
-                {"key": k, "value": v, "timestamp": time, "step": 0}
+                {"key": k, "value": metric_value(v), "timestamp": time, "step": 0}
                 for k, v in run.data.metrics.items()
             ],
             "params": tag_list(run.data.params),

@@ -18,6 +18,7 @@ from mlcore.server.mlflow_api.messages import (
     SCHEME,
     experiment_json,
     key_values,
+    metric_value,
     run_info_json,
     run_json,
     split_run_tags,
@@ -25,17 +26,16 @@ from mlcore.server.mlflow_api.messages import (
 )
 from mlcore.server.mlflow_api.routes import Context, Endpoint, int_arg
 from mlcore.stores.paging import decode_page_token, encode_page_token
+from mlcore.tracking.dataset_inputs import LEGACY_INPUTS_TAG, dataset_inputs, log_dataset_inputs
 from mlcore.types import Experiment, Run
 from mlcore.uris import validate_artifact_path
 
 __all__ = [
     "DEFAULT_EXPERIMENT_ID",
-    "INPUT_TAG_PREFIX",
     "LIMITS",
     "OUTPUTS_TAG",
     "endpoints",
     "experiment_of",
-    "inputs_of",
 ]
 
 #: MLflow's limits on one log-batch request (its clients split larger ones)
@@ -48,8 +48,6 @@ LIMITS = {
     "param_value_length": 6000,
     "tag_value_length": 8000,
 }
-#: the tag prefix under which a run's dataset inputs (log-inputs) are kept
-INPUT_TAG_PREFIX = "mlcore.mlflow.input."
 #: the tag keeping a run's model outputs (MLflow 3's logged models it produced, with steps)
 OUTPUTS_TAG = "mlcore.mlflow.outputs"
 _VIEWS = {"ACTIVE_ONLY": "active", "DELETED_ONLY": "deleted", "ALL": "all"}
@@ -246,18 +244,6 @@ def _check_active(context: Context, run_id: str) -> None:
         _active_run(context, run_id)
 
 
-def inputs_of(run: Run) -> list[dict[str, Any]]:
-    """The dataset inputs logged to a run (kept as tags under :data:`INPUT_TAG_PREFIX`)."""
-    found = []
-    for key, value in run.data.tags.items():
-        if key.startswith(INPUT_TAG_PREFIX):
-            try:
-                found.append(json.loads(value))
-            except ValueError:
-                continue
-    return found
-
-
 def _outputs_of(run: Run) -> list[dict[str, Any]]:
     try:
         found = json.loads(run.data.tags.get(OUTPUTS_TAG, "[]"))
@@ -266,10 +252,17 @@ def _outputs_of(run: Run) -> list[dict[str, Any]]:
     return found if isinstance(found, list) else []
 
 
-def _run_body(run: Run, context: Context) -> Any:
-    visible = {k: v for k, v in run.data.tags.items() if not k.startswith(HIDDEN_PREFIX)}
+def _run_body(run: Run, context: Context, inputs: list[dict[str, Any]] | None = None) -> Any:
+    """A run as MLflow's message; ``inputs`` its dataset inputs (read when not given)."""
+    if inputs is None:
+        inputs = dataset_inputs(context.store, [run])[run.info.run_id]
+    visible = {
+        k: v
+        for k, v in run.data.tags.items()
+        if not k.startswith(HIDDEN_PREFIX) and k != LEGACY_INPUTS_TAG
+    }
     shown = run.model_copy(update={"data": run.data.model_copy(update={"tags": visible})})
-    body = run_json(shown, context.root, inputs_of(run))
+    body = run_json(shown, context.root, inputs)
     outputs = _outputs_of(run)
     if outputs:
         body["outputs"] = {"model_outputs": outputs}
@@ -466,25 +459,13 @@ def delete_tag(context: Context, arguments: dict[str, Any]) -> Any:
 
 
 def log_inputs(context: Context, arguments: dict[str, Any]) -> Any:
-    import hashlib
-
+    """Dataset inputs become dataset artifact versions the run used (mlcore's lineage)."""
     run_id = _run_id(arguments)
     datasets = arguments.get("datasets") or []
     if not isinstance(datasets, list) or not all(isinstance(d, dict) for d in datasets):
         raise MlflowApiError("datasets must be a list of dataset inputs")
     _active_run(context, run_id)
-    tags = {}
-    for item in datasets:
-        dataset = item.get("dataset") or {}
-        if not isinstance(dataset, dict) or not dataset.get("name"):
-            raise MlflowApiError("each dataset input needs a dataset with a name")
-        text = json.dumps({"tags": item.get("tags") or [], "dataset": dataset}, sort_keys=True)
-        ident = hashlib.sha256(
-            f"{dataset.get('name')}\0{dataset.get('digest')}".encode()
-        ).hexdigest()[:32]
-        tags[INPUT_TAG_PREFIX + ident] = text
-    if tags:
-        context.store.set_tags(run_id, tags)
+    log_dataset_inputs(context.store, run_id, datasets)  # bad input: INVALID_PARAMETER_VALUE
     return {}
 
 
@@ -522,7 +503,8 @@ def search_runs(context: Context, arguments: dict[str, Any]) -> Any:
         page_token=_text(arguments, "page_token", required=False) or None,
         view=_view(arguments, "run_view_type"),
     )
-    body: dict[str, Any] = {"runs": [_run_body(r, context) for r in page]}
+    inputs = dataset_inputs(context.store, list(page))
+    body: dict[str, Any] = {"runs": [_run_body(r, context, inputs[r.info.run_id]) for r in page]}
     if page.next_page_token:
         body["next_page_token"] = page.next_page_token
     return body
@@ -533,7 +515,7 @@ def _history(context: Context, run_id: str, key: str) -> list[dict[str, Any]]:
     _run(context, run_id)
     table = context.store.metric_history(run_id, key)
     return [
-        {"key": key, "value": v, "timestamp": t, "step": s}
+        {"key": key, "value": metric_value(v), "timestamp": t, "step": s}
         for s, t, v in zip(
             table.column("step").to_pylist(),
             table.column("timestamp").to_pylist(),
@@ -592,7 +574,12 @@ def get_history_bulk_interval(context: Context, arguments: dict[str, Any]) -> An
 
 
 def delete_experiment_tag(context: Context, arguments: dict[str, Any]) -> Any:
-    raise MlflowApiError("deleting an experiment tag is not supported", "NOT_IMPLEMENTED")
+    experiment_id = _experiment(context, _text(arguments, "experiment_id")).experiment_id
+    key = _text(arguments, "key")
+    if key.startswith(HIDDEN_PREFIX):  # mlcore's own records, not tags to the client
+        raise MlflowApiError(f"No tag with name: {key}", DOES_NOT_EXIST)
+    context.store.delete_experiment_tag(experiment_id, key)
+    return {}
 
 
 def endpoints() -> list[Endpoint]:

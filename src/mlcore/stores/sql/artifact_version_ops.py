@@ -355,6 +355,27 @@ class SqlArtifactVersionOps:
 
         return self._tx.read(read)
 
+    def _artifacts_used_by_runs(self, run_ids: list[str]) -> dict[str, list[ArtifactVersion]]:
+        def read(conn: Connection) -> dict[str, list[ArtifactVersion]]:
+            found: dict[str, list[ArtifactVersion]] = {}
+            for part in chunked(sorted(set(run_ids))):
+                rows = conn.execute(
+                    _versions_query()
+                    .add_columns(artifact_links.c.run_id.label("user_run_id"))
+                    .join(
+                        artifact_links,
+                        (artifact_links.c.collection_pk == artifact_versions.c.collection_pk)
+                        & (artifact_links.c.version == artifact_versions.c.version),
+                    )
+                    .where(artifact_links.c.run_id.in_(part), artifact_links.c.relation == "used")
+                    .order_by(artifact_links.c.link_time, artifact_collections.c.name)
+                ).all()
+                for row, version in zip(rows, _load(conn, rows), strict=True):
+                    found.setdefault(row.user_run_id, []).append(version)
+            return found
+
+        return self._tx.read(read)
+
     def _artifacts_of_run(self, run_id: str) -> tuple[list[ArtifactVersion], list[ArtifactVersion]]:
         def read(conn: Connection) -> tuple[list[ArtifactVersion], list[ArtifactVersion]]:
             def linked(relation: str) -> list[Any]:

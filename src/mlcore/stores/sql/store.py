@@ -309,6 +309,20 @@ class SqlStore(SqlRegistryOps, SqlArtifactVersionOps, MetadataStore):
 
         self._tx.run(set_tags)
 
+    def _delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        def apply(conn: Connection) -> None:
+            self._touch_experiment(conn, experiment_id)
+            result = conn.execute(
+                delete(experiment_tags).where(
+                    experiment_tags.c.experiment_id == int(experiment_id),
+                    experiment_tags.c.key == key,
+                )
+            )
+            if result.rowcount == 0:
+                raise NotFoundError(f"experiment {experiment_id!r} has no tag {key!r}")
+
+        self._tx.run(apply)
+
     # -- runs ----------------------------------------------------------------------------------
     def _create_run(
         self,
