@@ -23,7 +23,10 @@ export function TagEditor(props: { runId: string; tags: Record<string, string>; 
       setBusy(false);
     }
   };
-  const entries = Object.entries(props.tags).sort(([a], [b]) => a.localeCompare(b));
+  // the MLflow API's bookkeeping (`mlcore.mlflow.*`) is not the user's: not shown
+  const entries = Object.entries(props.tags)
+    .filter(([k]) => !k.startsWith("mlcore.mlflow."))
+    .sort(([a], [b]) => a.localeCompare(b));
   return (
     <div data-testid="tags">
       <table class="grid kv">
