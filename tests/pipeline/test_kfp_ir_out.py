@@ -138,3 +138,23 @@ def test_an_unknown_format_is_refused_and_writes_nothing(tmp_path: Path) -> None
     with pytest.raises(InvalidInputError, match="unknown pipeline format 'tfx'"):
         flows.training.compile(tmp_path / "out.yaml", format="tfx")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_container_components_are_written_as_kfp_container_executors(tmp_path: Path) -> None:
+    from tests.pipeline.test_container_components import boxed
+
+    path = boxed.compile(tmp_path / "boxed.yaml", format="kfp")
+    view = kfp_view(Path(path))
+    assert set(view["leaves"]) == {"say", "shout", "write-rows", "count"}
+    data = yaml.safe_load(Path(path).read_text())
+    say = data["deploymentSpec"]["executors"]["exec-say"]["container"]
+    assert say["image"] == "alpine:3"
+    assert say["args"] == [
+        "echo {{$.inputs.parameters['message']}} > {{$.outputs.parameters['said'].output_file}}"
+    ]
+    # and back: mlcore reads its own IR to the same container command
+    again = Pipeline.from_yaml(path).spec
+    assert (
+        again.components[again.task("say").component].container
+        == boxed.spec.components[boxed.spec.task("say").component].container
+    )

@@ -560,6 +560,15 @@ def _component_definition(component: ComponentSpec, ref: str) -> dict[str, Any]:
 
 
 def _executor(component: ComponentSpec) -> dict[str, Any]:
+    if component.container is not None:
+        boxed: dict[str, Any] = {"image": component.image or _DEFAULT_IMAGE}
+        if component.container.command:
+            boxed["command"] = list(component.container.command)
+        if component.container.args:
+            boxed["args"] = list(component.container.args)
+        if component.env:
+            boxed["env"] = [{"name": k, "value": v} for k, v in component.env.items()]
+        return {"container": boxed}
     source = _kfp_source(component.code.source or "")
     packages = " ".join(f"'{p}'" for p in ["kfp", "--no-deps", *component.packages] if "'" not in p)
     install = _INSTALL.format(packages=packages)
