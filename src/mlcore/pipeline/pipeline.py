@@ -133,6 +133,12 @@ class Pipeline:
             data = _first_document(text)
             if is_kfp_ir(data):
                 return cls(read_kfp_ir(data))
+        if "container" in text or "script" in text:  # perhaps a plain container pipeline
+            from mlcore.pipeline.container_yaml import is_container_yaml, read_container_yaml
+
+            data = _first_document(text)
+            if is_container_yaml(data) and "format" not in data:
+                return cls(read_container_yaml(data))
         return cls(PipelineSpec.from_yaml(text))
 
     # -- running ---------------------------------------------------------------------------------
