@@ -61,8 +61,8 @@ class Pipeline:
     def compile(self, path: str | os.PathLike[str], format: str = "mlcore") -> str:
         """Write the pipeline to ``path`` (atomically) and return the path.
 
-        ``format``: ``mlcore`` (its own spec) or ``kfp`` (a KFP v2 ``PipelineSpec``, for a
-        Kubeflow cluster). The name says how: YAML for
+        ``format``: ``mlcore`` (its own spec), ``kfp`` (a KFP v2 ``PipelineSpec``, for a
+        Kubeflow cluster) or ``argo`` (an Argo ``Workflow``). The name says how: YAML for
         ``.yaml``/``.yml`` (or no suffix), JSON for ``.json``, a gzipped tar holding
         ``pipeline.yaml`` for ``.tar.gz``/``.tgz``.
 
@@ -105,8 +105,12 @@ class Pipeline:
             from mlcore.pipeline.kfp_ir_out import write_kfp_ir
 
             return write_kfp_ir(self.spec)
+        if format == "argo":
+            from mlcore.pipeline.argo import write_argo_workflow
+
+            return write_argo_workflow(self.spec)
         raise InvalidInputError(
-            f"unknown pipeline format {format!r}: mlcore or kfp", field="format"
+            f"unknown pipeline format {format!r}: mlcore, kfp or argo", field="format"
         )
 
     @classmethod
