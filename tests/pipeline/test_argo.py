@@ -55,3 +55,25 @@ def test_mlcore_reads_its_workflow_back_to_the_same_dag(tmp_path: Path) -> None:
     }
     assert again.spec.task("shout").arguments["text"].task == "say"
     assert again.spec.task("count").arguments["rows"].output == "rows"
+
+
+def test_a_python_components_template_runs_its_function(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from mlcore.pipeline.argo import write_argo_workflow
+
+    workflow = write_argo_workflow(boxed.spec)
+    template = next(t for t in workflow["spec"]["templates"] if t["name"].startswith("shout"))
+    container = template["container"]
+    args = [  # what Argo does: fill the parameter; the /mlcore files are under tmp_path here
+        a.replace("{{inputs.parameters.text}}", "hey").replace("/mlcore", str(tmp_path))
+        for a in container["args"]
+    ]
+    done = subprocess.run([sys.executable, *container["command"][1:], *args], check=False)
+    assert done.returncode == 0
+    assert (tmp_path / "outputs" / "parameters" / "Output").read_text() == "HEY"
+    outputs = template["outputs"]["parameters"]
+    assert outputs == [
+        {"name": "Output", "valueFrom": {"path": "/mlcore/outputs/parameters/Output"}}
+    ]
