@@ -33,7 +33,8 @@ import json, os, sys
 source, name = sys.argv[1], sys.argv[2]
 inputs, outputs = json.loads(sys.argv[3]), json.loads(sys.argv[4])
 namespace = {"__name__": "__main__"}
-header = "from mlcore.pipeline import dsl\\nfrom mlcore.pipeline.dsl import *\\nfrom typing import *\\n"
+header = "from mlcore.pipeline import dsl\\nfrom mlcore.pipeline.dsl import *\\n"
+header += "from typing import *\\n"
 exec(compile(header + source, "component.py", "exec"), namespace)
 function = namespace[name]
 function = getattr(function, "func", function)
