@@ -311,6 +311,36 @@ def main() -> None:
                 ],
             )
 
+        # -- a KFP-compiled ParallelFor: mlcore runs kfp's IR, kfp.local runs the same YAML -------
+        if peer:
+            from kfp import compiler, components
+
+            from mlcore.pipeline import Pipeline
+
+            ir = os.path.join(where, "kfp_fan.yaml")
+            compiler.Compiler().compile(peers["fan"], ir)
+            items = list(range(args.fan))
+            from_ir = Pipeline.from_yaml(ir)
+            ours_ir = median_of(
+                lambda: from_ir.run({"items": items}, tracker=tracker, executor="process"),
+                max(1, repeats // 2),
+            )
+            loaded = components.load_component_from_file(ir)
+            with Silenced():
+                theirs_ir = median_of(lambda: loaded(items=items), args.kfp_repeats)  # type: ignore[operator]
+            report(
+                f"KFP-compiled {args.fan}-way ParallelFor + Collected, whole run of the same IR "
+                "(mlcore process pool started per run)",
+                [
+                    (
+                        "mlcore process vs kfp.local SubprocessRunner",
+                        fmt_seconds(ours_ir),
+                        fmt_seconds(theirs_ir),
+                        times(theirs_ir, ours_ir, "{:.1f}x"),
+                    )
+                ],
+            )
+
         # -- the seed pipeline, then a fully cached re-run ---------------------------------------
         data = os.path.join(where, "data.csv")
         seed_data(data)

@@ -51,7 +51,13 @@ def kfp_local_outputs(
     sample: str, pipeline: str, arguments: dict[str, Any], root: Path
 ) -> dict[str, dict[str, Any]]:
     """``{step: {output: value}}`` of the tasks kfp.local ran (succeeded or not)."""
-    code = source(sample, "kfp")
+    return kfp_local_outputs_of(source(sample, "kfp"), pipeline, arguments, root)
+
+
+def kfp_local_outputs_of(
+    code: str, pipeline: str, arguments: dict[str, Any], root: Path
+) -> dict[str, dict[str, Any]]:
+    """As :func:`kfp_local_outputs`, of KFP source ``code`` defining ``pipeline``."""
     script = _RUNNER.format(root=str(root), code=code, pipeline=pipeline, arguments=arguments)
     found = run_peer("kfp", script)
     named: dict[str, dict[str, Any]] = {}

@@ -69,21 +69,32 @@ def test_cli_runs_a_kfp_compiled_yaml(
     assert printed["status"] == "SUCCEEDED"
 
 
-def test_container_components_are_refused_by_name(tmp_path: Path) -> None:
+def test_a_kfp_compiled_container_component_runs_on_the_host_runtime(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # was refused by name before container components existed
     code = (
-        "from kfp import dsl\n\n"
+        "from kfp import dsl\n"
+        "from kfp.dsl import OutputPath\n\n"
         "@dsl.container_component\n"
-        "def hello():\n"
-        "    return dsl.ContainerSpec(image='alpine:3', command=['echo', 'hi'])\n\n"
+        "def hello(name: str, greeting: OutputPath(str)):\n"
+        "    return dsl.ContainerSpec(image='alpine:3', command=['sh', '-c'],\n"
+        "                             args=[f'echo hello {name} > {greeting}'])\n\n"
+        "@dsl.component\n"
+        "def shout(text: str) -> str:\n"
+        "    return text.upper()\n\n"
         "@dsl.pipeline\n"
-        "def boxed():\n"
-        "    hello()\n"
+        "def boxed(name: str = 'kfp'):\n"
+        "    shout(text=hello(name=name).outputs['greeting'])\n"
     )
     path = kfp_compile(code, "boxed", tmp_path / "boxed.yaml")
-    with pytest.raises(
-        InvalidInputError, match="'hello' is a container component.*not supported yet"
-    ):
-        Pipeline.from_yaml(path)
+    pipeline = Pipeline.from_yaml(path)
+    hello = pipeline.spec.components[pipeline.spec.task("hello").component]
+    assert hello.image == "alpine:3" and hello.container is not None
+    monkeypatch.setenv("MLCORE_CONTAINER_RUNTIME", "host")
+    result = pipeline.run(tracking_uri=f"sqlite:///{tmp_path / 'm.db'}")
+    assert result.status == "SUCCEEDED"
+    assert result.steps["shout"].outputs["Output"] == "HELLO KFP"
 
 
 def test_a_yaml_that_is_neither_format_says_what_is_read(tmp_path: Path) -> None:

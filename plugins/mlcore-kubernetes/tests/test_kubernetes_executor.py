@@ -417,3 +417,21 @@ def test_the_executor_resolves_by_name(kube_api: Any, namespace: str) -> None:
         executor.close()
     with pytest.raises(InvalidInputError, match="max_parallel"):
         resolve_executor("kubernetes", api_client=kube_api, max_parallel=0)
+
+
+def test_a_container_component_runs_as_a_job_in_its_own_image(
+    kube_api: Any, namespace: str, executor: Any, kubelet: HarnessKubelet, tracker: Tracker
+) -> None:
+    from tests.pipeline.test_container_components import boxed
+
+    create_secret(kube_api, namespace)
+    result = boxed.run({"message": "pods"}, tracker=tracker, executor=executor)
+    assert result.status == "SUCCEEDED", {n: s.error for n, s in result.steps.items()}
+    assert result.steps["shout"].outputs["Output"] == "PODS"
+    assert result.steps["count"].outputs["Output"] == 3
+    say = next(m for m in executor.sent if m["metadata"]["labels"]["mlcore/step"] == "say")
+    container = say["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == "alpine:3"  # the component's image, not the executor's
+    assert {"name": "MLCORE_CONTAINER_RUNTIME", "value": "host"} in container["env"]
+    shout = next(m for m in executor.sent if m["metadata"]["labels"]["mlcore/step"] == "shout")
+    assert shout["spec"]["template"]["spec"]["containers"][0]["image"] == "python:3.11-slim"

@@ -84,7 +84,7 @@ def submit_step(
         timeout=component.timeout,
         image=component.image,
         resources=dict(component.resources),
-        env=dict(component.env),
+        env=_step_env(component),
         labels={
             "mlcore/pipeline-run": pipeline_run_id,
             "mlcore/step-run": run_id,
@@ -95,6 +95,15 @@ def submit_step(
         return executor.hold(task) if hold else executor.submit(task)
     except Exception as exc:  # the executor refused it: a failed attempt
         return Refused(task, f"the {executor.name} executor refused the step: {exc}")
+
+
+def _step_env(component: ComponentSpec) -> dict[str, str]:
+    """The step's environment; a container component's worker runs inside the component's
+    own image, so its command runs there as on a host."""
+    env = dict(component.env)
+    if component.container is not None:
+        env.setdefault("MLCORE_CONTAINER_RUNTIME", "host")
+    return env
 
 
 def reported_result(

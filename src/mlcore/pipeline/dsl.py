@@ -53,6 +53,7 @@ __all__ = [
     "Collected",
     "Component",
     "Condition",
+    "ContainerSpec",
     "Dataset",
     "Elif",
     "Else",
@@ -72,6 +73,7 @@ __all__ = [
     "SlicedClassificationMetrics",
     "Task",
     "component",
+    "container_component",
     "exit_handler",
     "for_each",
     "importer",
@@ -81,6 +83,8 @@ __all__ = [
 
 #: KFP's names, defined in ``kfp_dsl`` (which builds on this module) or ``pipeline``.
 _LAZY = {
+    "ContainerSpec": "mlcore.pipeline.container_dsl",
+    "container_component": "mlcore.pipeline.container_dsl",
     "Condition": "mlcore.pipeline.kfp_dsl",
     "Elif": "mlcore.pipeline.kfp_dsl",
     "Else": "mlcore.pipeline.kfp_dsl",
@@ -93,6 +97,7 @@ _LAZY = {
 
 
 if TYPE_CHECKING:
+    from mlcore.pipeline.container_dsl import ContainerSpec, container_component
     from mlcore.pipeline.kfp_dsl import (
         Condition,
         Elif,

@@ -9,7 +9,9 @@ to what feeds them. Lightweight Python components keep their embedded source, wi
 options (``retryPolicy``, ``cachingOptions``, resources, env) become the component options
 of that task.
 
-Not read (an :class:`InvalidInputError` names them): container components, nested
+Container executors become container components (their command and placeholders kept).
+
+Not read (an :class:`InvalidInputError` names them): nested
 ``ParallelFor``, ``OneOf`` outputs of condition groups, and conditions other than
 comparisons joined by ``&&``.
 """
@@ -28,6 +30,7 @@ from mlcore.pipeline.spec import (
     CodeSpec,
     ComponentSpec,
     ConditionSpec,
+    ContainerCommandSpec,
     LoopSpec,
     ParamSpec,
     PipelineSpec,
@@ -302,15 +305,18 @@ class _Reader:
     ) -> ComponentSpec:
         container = executor.get("container") or {}
         args = list(container.get("args") or [])
-        if "--function_to_execute" not in args:
-            raise InvalidInputError(
-                f"KFP component {ref.removeprefix('comp-')!r} is a container component "
-                f"(image {container.get('image')!r}): container components are not supported "
-                "yet; mlcore runs KFP's lightweight Python components"
-            )
-        function = args[args.index("--function_to_execute") + 1]
         command = [str(c) for c in container.get("command") or []]
-        source = _mlcore_source(command[-1] if command else "")
+        boxed: ContainerCommandSpec | None = None
+        if "--function_to_execute" in args:
+            function = args[args.index("--function_to_execute") + 1]
+            source: str | None = _mlcore_source(command[-1] if command else "")
+            digest = hashlib.sha256((source or "").encode()).hexdigest()
+        else:  # a container component: its command, placeholders and all
+            boxed = ContainerCommandSpec(command=command, args=[str(a) for a in args])
+            function, source = ref.removeprefix("comp-"), None
+            digest = hashlib.sha256(
+                json.dumps([container.get("image"), command, boxed.args]).encode()
+            ).hexdigest()
         definitions = component.get("inputDefinitions") or {}
         inputs = [self._param(n, d) for n, d in (definitions.get("parameters") or {}).items()]
         inputs += [_artifact(n, d) for n, d in (definitions.get("artifacts") or {}).items()]
@@ -338,13 +344,9 @@ class _Reader:
             image=container.get("image"),
             resources={k: str(v) for k, v in limits.items() if v},
             env={str(e["name"]): str(e.get("value", "")) for e in container.get("env") or []},
-            packages=_packages(command),
-            code=CodeSpec(
-                module="__kfp__",
-                qualname=function,
-                source=source,
-                digest=hashlib.sha256(source.encode()).hexdigest(),
-            ),
+            packages=_packages(command) if boxed is None else [],
+            code=CodeSpec(module="__kfp__", qualname=function, source=source, digest=digest),
+            container=boxed,
         )
 
     def _register(self, ref: str, spec: ComponentSpec) -> str:

@@ -58,33 +58,60 @@ class Pipeline:
         """The versioned YAML spec (``format: mlcore.pipeline/v1``)."""
         return self.spec.to_yaml()
 
-    def compile(self, path: str | os.PathLike[str]) -> str:
-        """Write the spec to ``path`` (atomically) and return the path: YAML for a ``.yaml``
-        or ``.yml`` name (or one without a suffix), JSON for ``.json``.
+    def compile(self, path: str | os.PathLike[str], format: str = "mlcore") -> str:
+        """Write the pipeline to ``path`` (atomically) and return the path.
+
+        ``format``: ``mlcore`` (its own spec), ``kfp`` (a KFP v2 ``PipelineSpec``, for a
+        Kubeflow cluster) or ``argo`` (an Argo ``Workflow``). The name says how: YAML for
+        ``.yaml``/``.yml`` (or no suffix), JSON for ``.json``, a gzipped tar holding
+        ``pipeline.yaml`` for ``.tar.gz``/``.tgz``.
 
         Raises:
-            InvalidInputError: any other suffix (``.tar.gz``, ``.zip``...): mlcore writes no
-                archives; nothing is created.
+            InvalidInputError: another suffix or format; nothing is created.
         """
         target = os.fspath(path)
-        suffix = os.path.splitext(os.path.basename(target))[1].lower()
-        if suffix in ("", ".yaml", ".yml"):
-            text = self.to_yaml()
-        elif suffix == ".json":
-            text = self.spec.to_json()
-        else:
+        base = os.path.basename(target).lower()
+        archive = base.endswith((".tar.gz", ".tgz"))
+        suffix = os.path.splitext(base)[1]
+        if not archive and suffix not in ("", ".yaml", ".yml", ".json"):
             raise InvalidInputError(
-                f"cannot compile a pipeline to {os.path.basename(target)!r}: mlcore writes its "
-                "spec as YAML (.yaml, .yml) or JSON (.json), not archives or other formats",
+                f"cannot compile a pipeline to {os.path.basename(target)!r}: write YAML "
+                "(.yaml, .yml), JSON (.json) or a gzipped tar (.tar.gz, .tgz)",
                 field="path",
             )
+        data = self._document(format)
+        if suffix == ".json":
+            import json
+
+            payload = (
+                json.dumps(data, indent=2) if data is not None else self.spec.to_json()
+            ).encode()
+        else:
+            payload = (_yaml(data) if data is not None else self.to_yaml()).encode()
+        if archive:
+            payload = _tar_gz("pipeline.yaml", payload)
         directory = os.path.dirname(os.path.abspath(target))
         os.makedirs(directory, exist_ok=True)
         temporary = f"{target}.tmp-{os.getpid()}"
-        with open(temporary, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with open(temporary, "wb") as handle:
+            handle.write(payload)
         os.replace(temporary, target)
         return target
+
+    def _document(self, format: str) -> dict[str, Any] | None:
+        if format == "mlcore":
+            return None
+        if format == "kfp":
+            from mlcore.pipeline.kfp_ir_out import write_kfp_ir
+
+            return write_kfp_ir(self.spec)
+        if format == "argo":
+            from mlcore.pipeline.argo import write_argo_workflow
+
+            return write_argo_workflow(self.spec)
+        raise InvalidInputError(
+            f"unknown pipeline format {format!r}: mlcore, kfp or argo", field="format"
+        )
 
     @classmethod
     def from_yaml(cls, source: str | os.PathLike[str]) -> Pipeline:
@@ -94,7 +121,11 @@ class Pipeline:
         embedded pickle or source, so the original module is not needed.
         """
         text = os.fspath(source)
-        if "\n" not in text and (os.path.exists(text) or text.endswith((".yaml", ".yml", ".json"))):
+        if "\n" not in text and text.lower().endswith((".tar.gz", ".tgz")):
+            text = _read_archive(text)
+        elif "\n" not in text and (
+            os.path.exists(text) or text.endswith((".yaml", ".yml", ".json"))
+        ):
             try:
                 with open(text, encoding="utf-8") as handle:
                     text = handle.read()
@@ -106,6 +137,12 @@ class Pipeline:
             data = _first_document(text)
             if is_kfp_ir(data):
                 return cls(read_kfp_ir(data))
+        if "container" in text or "script" in text:  # perhaps a plain container pipeline
+            from mlcore.pipeline.container_yaml import is_container_yaml, read_container_yaml
+
+            data = _first_document(text)
+            if is_container_yaml(data) and "format" not in data:
+                return cls(read_container_yaml(data))
         return cls(PipelineSpec.from_yaml(text))
 
     # -- running ---------------------------------------------------------------------------------
@@ -176,6 +213,51 @@ class Pipeline:
             return runner.run(given)
         with display:
             return runner.run(given)
+
+
+def _yaml(data: dict[str, Any]) -> str:
+    import yaml
+
+    def represent(dumper: Any, value: str) -> Any:
+        style = "|" if "\n" in value else None
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    Dumper.add_representer(str, represent)
+    return str(yaml.dump(data, Dumper=Dumper, sort_keys=False, width=100))
+
+
+def _tar_gz(name: str, payload: bytes) -> bytes:
+    import io
+    import tarfile
+    import time
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        info = tarfile.TarInfo(name)
+        info.size = len(payload)
+        info.mtime = int(time.time())
+        info.mode = 0o644
+        archive.addfile(info, io.BytesIO(payload))
+    return buffer.getvalue()
+
+
+def _read_archive(path: str) -> str:
+    """The first YAML or JSON file of a gzipped tar (as ``compile("x.tar.gz")`` writes)."""
+    import tarfile
+
+    try:
+        with tarfile.open(path, "r:gz") as archive:
+            for member in archive.getmembers():
+                if member.isfile() and member.name.endswith((".yaml", ".yml", ".json")):
+                    handle = archive.extractfile(member)
+                    if handle is not None:
+                        return handle.read().decode("utf-8")
+    except (OSError, tarfile.TarError) as exc:
+        raise InvalidInputError(f"cannot read pipeline archive {path}: {exc}") from exc
+    raise InvalidInputError(f"pipeline archive {path} holds no .yaml, .yml or .json file")
 
 
 def _first_document(text: str) -> Any:

@@ -25,6 +25,7 @@ __all__ = [
     "CodeSpec",
     "ComponentSpec",
     "ConditionSpec",
+    "ContainerCommandSpec",
     "LoopSpec",
     "ParamSpec",
     "PipelineSpec",
@@ -61,6 +62,16 @@ class CodeSpec(_Model):
     digest: str  # sha256 of the source (or of the pickle): part of the cache key
 
 
+class ContainerCommandSpec(_Model):
+    """What a container component runs: ``command`` and ``args`` of its ``image``, with
+    KFP's placeholders (``{{$.inputs.parameters['x']}}``,
+    ``{{$.outputs.parameters['y'].output_file}}``, ``{{$.inputs.artifacts['a'].path}}``,
+    ``{{$.outputs.artifacts['m'].path}}``)."""
+
+    command: list[str] = Field(default_factory=list)
+    args: list[str] = Field(default_factory=list)
+
+
 class ComponentSpec(_Model):
     name: str
     inputs: list[ParamSpec] = Field(default_factory=list)
@@ -75,6 +86,7 @@ class ComponentSpec(_Model):
     packages: list[str] = Field(default_factory=list)  # pip requirements the code needs
     pip_index_urls: list[str] = Field(default_factory=list)
     code: CodeSpec
+    container: ContainerCommandSpec | None = None  # a container component: runs this
 
     def input(self, name: str) -> ParamSpec | None:
         return next((p for p in self.inputs if p.name == name), None)

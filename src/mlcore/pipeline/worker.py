@@ -210,6 +210,41 @@ def _check_output(spec: Any, value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
 
+class _Done(Exception):
+    """A container step ended well (leaves the function path)."""
+
+
+def _container_step(request: StepRequest, artifacts: Any, scratch: str) -> StepResultData:
+    """Run a container component's command; read its output files back."""
+    from mlcore.pipeline.container_step import run_container
+    from mlcore.pipeline.kfp_executor import read_output_parameter
+
+    spec = request.component
+    input_paths = {
+        name: _local_input(ref, scratch, name) for name, ref in request.input_artifacts.items()
+    }
+    output_paths: dict[str, str] = {}
+    for param in spec.outputs:
+        folder = "outputs" if param.kind == "artifact" else "parameters"
+        output_paths[param.name] = os.path.join(scratch, folder, param.name)
+        os.makedirs(os.path.dirname(output_paths[param.name]), exist_ok=True)
+    run_container(spec, request.parameters, input_paths, output_paths, scratch)
+    values: dict[str, Any] = {}
+    refs: dict[str, ArtifactRef] = {}
+    for param in spec.outputs:
+        path = output_paths[param.name]
+        if param.kind == "artifact":
+            if not os.path.exists(path):
+                raise FileNotFoundError(f"the step did not write its output {param.name!r}")
+            refs[param.name] = _upload_output(artifacts, param.name, path, param.type)
+        else:
+            read = read_output_parameter(path, param)
+            values[param.name] = _check_output(
+                param, read.rstrip("\n") if param.type == "str" else read
+            )
+    return StepResultData(ok=True, outputs=values, artifacts=refs)
+
+
 def execute(request: StepRequest) -> StepResultData:
     """Run the step ``request`` describes."""
     from mlcore.artifacts import resolve_artifact_store
@@ -235,6 +270,10 @@ def execute(request: StepRequest) -> StepResultData:
     try:
         with _captured() as logs, context.activated(active):
             try:
+                if spec.container is not None:
+                    scratch = tempfile.mkdtemp(prefix="mlcore-step-")
+                    result = _container_step(request, artifacts, scratch)
+                    raise _Done
                 check_packages(spec)
                 function = load_function(spec.code)
                 paths = path_parameters(function)  # KFP's InputPath / OutputPath
@@ -295,6 +334,8 @@ def execute(request: StepRequest) -> StepResultData:
                         )
                     refs[name] = _upload_output(artifacts, name, artifact.path, artifact.type_name)
                 result = StepResultData(ok=True, outputs=values, artifacts=refs)
+            except _Done:
+                pass
             except BaseException as exc:  # the step's failure, reported, not raised
                 if isinstance(exc, KeyboardInterrupt):
                     raise
