@@ -6,5 +6,5 @@ cd "$(dirname "$0")/.."
 bash scripts/build-ui.sh   # the web UI (Node 20 + npm); mlcore ui serves it
 python3 -m venv .venv
 .venv/bin/pip install -q -U pip
-.venv/bin/pip install -q -e ".[cli]"
+.venv/bin/pip install -q -e ".[cli,server]"   # server: `mlcore ui`
 .venv/bin/mlcore quickstart

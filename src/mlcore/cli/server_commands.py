@@ -10,6 +10,7 @@ __all__ = [
     "PROXIES_HELP",
     "add_network_arguments",
     "add_parsers",
+    "require_server_extra",
     "server_command",
     "split_list",
     "ui_command",
@@ -123,9 +124,24 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     ui.set_defaults(handler=ui_command, needs_tracker=False)
 
 
+def require_server_extra(command: str) -> None:
+    """A clear error, not a traceback, when FastAPI/uvicorn are not installed."""
+    import importlib.util
+
+    from mlcore.errors import UnsupportedError
+
+    missing = [m for m in ("fastapi", "uvicorn") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise UnsupportedError(
+            f"`mlcore {command}` needs the server extra ({', '.join(missing)} missing): "
+            'pip install "mlcore[server]"'
+        )
+
+
 def ui_command(_tracker: object, args: argparse.Namespace) -> int:
     import os
 
+    require_server_extra("ui")
     from mlcore.server import Server
     from mlcore.ui import is_built
 
@@ -151,6 +167,7 @@ def ui_command(_tracker: object, args: argparse.Namespace) -> int:
 
 
 def server_command(_tracker: object, args: argparse.Namespace) -> int:
+    require_server_extra("server")
     from mlcore.server import Server
     from mlcore.web.tokens import load_tokens
 
