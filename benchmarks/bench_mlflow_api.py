@@ -52,7 +52,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--calls", type=int, default=20)
+    parser.add_argument("--quick", action="store_true", help="one round of 2 calls (CI smoke)")
     args = parser.parse_args()
+    if args.quick:
+        args.rounds, args.calls = 1, 2
     sys.path.insert(0, str(ROOT / "src"))
     from mlcore.server import Server
     from mlcore.stores import resolve_store
@@ -127,14 +130,20 @@ def main() -> None:
         mlcore_ms = statistics.median(ours) * 1000
         raw_ms = statistics.median(raw) * 1000
         print(
-            f"1,000-metric batch, median of {len(ours)} requests each (all {expected:,} "
-            "points of each run read back):"
+            f"## 1,000-metric batch, median of {len(ours)} requests each "
+            f"(all {expected:,} points of each run read back)\n"
         )
-        print(f"  mlflow client -> /api/2.0/mlflow/runs/log-batch : {mlflow_ms:7.1f} ms")
-        print(f"  mlcore client -> /api/v1/log-metrics            : {mlcore_ms:7.1f} ms")
-        print(f"  httpx POST  -> /api/2.0/mlflow/runs/log-batch : {raw_ms:7.1f} ms")
-        print(f"  ratio mlflow client / mlcore client           : {mlflow_ms / mlcore_ms:7.2f}")
-        print(f"  ratio MLflow route (raw POST) / mlcore client : {raw_ms / mlcore_ms:7.2f}")
+        print("| path | median ms | / mlcore client |")
+        print("|---|---|---|")
+        print(
+            f"| mlflow client -> /api/2.0/mlflow/runs/log-batch | {mlflow_ms:.1f} | "
+            f"{mlflow_ms / mlcore_ms:.2f} |"
+        )
+        print(f"| mlcore client -> /api/v1/log-metrics | {mlcore_ms:.1f} | 1.00 |")
+        print(
+            f"| httpx POST -> /api/2.0/mlflow/runs/log-batch | {raw_ms:.1f} | "
+            f"{raw_ms / mlcore_ms:.2f} |"
+        )
         run_mlflow.end()
         run_mlcore.end()
         run_raw.end()

@@ -163,8 +163,9 @@ def test_cli_migrate_reports_revisions(tmp_path: Path, capsys: pytest.CaptureFix
     url = f"sqlite:///{tmp_path}/old.db"
     _old_store(url)
     assert main(["store", "migrate", url]) == 0
-    assert "migrated 0001_initial -> 0002_registry_artifacts" in capsys.readouterr().out
-    assert migrate_store(url) == ("0002_registry_artifacts", "0002_registry_artifacts")
+    # the newest revision (0003 added the runs end-time index)
+    assert "migrated 0001_initial -> 0003_runs_end_time_index" in capsys.readouterr().out
+    assert migrate_store(url) == ("0003_runs_end_time_index", "0003_runs_end_time_index")
     assert main(["store", "migrate", url]) == 0
     assert "already at" in capsys.readouterr().out
 
